@@ -1,0 +1,211 @@
+"""``isac-verify``: check member signatures (X.590 JSS) on STIX content from the command line.
+
+Reads a STIX bundle, a TAXII 2.1 envelope, a single object or JSON Lines from a file or standard
+input, verifies every object against one or more JWK Sets (files or http(s) URLs) and prints one
+line per object and a summary. With ``--detached-jws`` it also checks the exchange's transport
+signature (the ``X-ISAC-JWS-Signature`` response header) over the exact input bytes.
+
+Exit status: 0 when nothing is invalid (and, with ``--require-signatures``, nothing unsigned),
+1 otherwise, 2 for usage, input or key-set errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from signatures.sdk.jss import JWSError, VerificationReport, Verifier
+
+#: Seconds to wait for a key set served over HTTP.
+JWKS_TIMEOUT = 30
+
+
+class UsageError(Exception):
+    """A problem with the command line, the input or the key sets (exit status 2)."""
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which of two same-named members wins, so a signature over one
+    # reading could be shown with the other; RFC 8785 requires I-JSON (RFC 7493), which
+    # forbids duplicates.
+    obj: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in obj:
+            raise UsageError(f"duplicate member name {name!r} (not I-JSON, RFC 7493)")
+        obj[name] = value
+    return obj
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_reject_duplicates)
+
+
+def parse_objects(data: bytes) -> list[Any]:
+    """The STIX objects in ``data``: a bundle, a TAXII envelope, one object or JSON Lines."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"input is not UTF-8: {exc}") from exc
+    try:
+        document = _loads(text)
+    except json.JSONDecodeError as exc:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2:
+            raise UsageError(f"input is not JSON: {exc}") from exc
+        objects = []
+        for number, line in lines:
+            try:
+                objects.append(_loads(line))
+            except json.JSONDecodeError as line_exc:
+                raise UsageError(
+                    f"input is neither JSON nor JSON Lines (line {number}: {line_exc})"
+                ) from line_exc
+        return objects
+    if not isinstance(document, dict):
+        raise UsageError("input must be a STIX bundle, a TAXII envelope or a STIX object")
+    is_envelope = "type" not in document and ("objects" in document or "more" in document)
+    if document.get("type") == "bundle" or is_envelope:
+        # TAXII 2.1 section 3.7: an envelope may leave out "objects" when it holds none.
+        objects = document.get("objects", [])
+        if not isinstance(objects, list):
+            raise UsageError("'objects' must be a list")
+        return objects
+    return [document]
+
+
+def load_jwks(source: str, token: str | None) -> Any:
+    """Read one JWK Set from a file path or an http(s) URL (with ``token`` as Bearer)."""
+    try:
+        if source.startswith(("http://", "https://")):
+            headers = {"Accept": "application/json"}
+            if token:
+                if source.startswith("http://"):
+                    print(
+                        f"warning: sending the token to {source} over plain HTTP", file=sys.stderr
+                    )
+                headers["Authorization"] = f"Bearer {token}"
+            response = requests.get(source, headers=headers, timeout=JWKS_TIMEOUT)
+            response.raise_for_status()
+            return response.json()
+        return json.loads(Path(source).read_bytes())
+    except (OSError, ValueError, requests.RequestException) as exc:
+        raise UsageError(f"cannot read the JWK Set {source!r}: {exc}") from exc
+
+
+def describe(report: VerificationReport) -> str:
+    """The verdict part of an object's output line."""
+    if report.status == "valid":
+        signers = "; ".join(f"{e.signee}, key {e.thumbprint}" for e in report.entries)
+        return f"valid ({signers})"
+    if report.status == "invalid":
+        return f"invalid: {report.reason}"
+    return "unsigned"
+
+
+def _label(obj: Any) -> str:
+    """``<id> <modified-or-created-or->`` for an output line."""
+    if not isinstance(obj, dict):
+        return "- -"
+    version = obj.get("modified") or obj.get("created") or "-"
+    return f"{obj.get('id') or '-'} {version}"
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isac-verify",
+        description="Verify AI-ISAC member signatures (X.590 JSS) on STIX 2.1 content.",
+        epilog="Exit status: 0 all good, 1 something invalid (or unsigned with "
+        "--require-signatures), 2 usage or input errors.",
+    )
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="file with a STIX bundle, TAXII envelope, object or JSON Lines; '-' for stdin",
+    )
+    parser.add_argument(
+        "--jwks",
+        action="append",
+        required=True,
+        metavar="FILE_OR_URL",
+        help="JWK Set of the signers' keys; repeat for several",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("ISAC_TOKEN"),
+        help="Bearer token for JWK Sets fetched over HTTP (default: $ISAC_TOKEN)",
+    )
+    parser.add_argument(
+        "--require-signatures",
+        action="store_true",
+        help="treat unsigned objects as a failure",
+    )
+    parser.add_argument(
+        "--detached-jws",
+        metavar="HEADER_VALUE",
+        help="X-ISAC-JWS-Signature value to verify over the exact INPUT bytes",
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        verifier = Verifier([load_jwks(source, args.token) for source in args.jwks])
+    except ValueError as exc:  # a key set that is not {"keys": [...]}
+        raise UsageError(f"malformed JWK Set: {exc}") from exc
+    for note in verifier.ignored:
+        print(f"warning: {note}", file=sys.stderr)
+    if not verifier.thumbprints:
+        raise UsageError("the JWK Sets hold no usable Ed25519 key")
+    try:
+        data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.input!r}: {exc}") from exc
+
+    # Parse before any output, so an unreadable input fails alone with status 2.
+    objects = parse_objects(data)
+    failed = False
+    if args.detached_jws is not None:
+        try:
+            kid = verifier.verify_jws(data, args.detached_jws)
+        except JWSError as exc:
+            print(f"detached JWS: invalid: {exc}")
+            failed = True
+        else:
+            print(f"detached JWS: valid (key {kid})")
+
+    counts = {"valid": 0, "invalid": 0, "unsigned": 0}
+    for obj in objects:
+        report = verifier.verify(obj)
+        counts[report.status] += 1
+        print(f"{_label(obj)} {describe(report)}")
+    print(
+        f"{len(objects)} objects: {counts['valid']} valid, {counts['invalid']} invalid, "
+        f"{counts['unsigned']} unsigned"
+    )
+    failed = failed or counts["invalid"] > 0
+    failed = failed or (args.require_signatures and counts["unsigned"] > 0)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``isac-verify``; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits itself: 2 on usage errors, 0 for --help
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"isac-verify: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
