@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MembersConfig(AppConfig):
+    name = "members"
+    verbose_name = "Members and access"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from signatures.models import Collection, StixObject
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin[Collection]):
+    list_display = ["title", "api_root", "id", "is_default", "partners_read_amber_strict"]
+    readonly_fields = ["id", "last_date_added", "created_at"]
+    filter_horizontal = ["readers", "writers"]
+
+
+@admin.register(StixObject)
+class StixObjectAdmin(admin.ModelAdmin[StixObject]):
+    """Read-only: stored versions are immutable; a change is a new version from its creator."""
+
+    list_display = ["stix_id", "type", "version", "created_by_ref", "tlp", "revoked", "received_at"]
+    list_filter = ["type", "tlp", "revoked"]
+    search_fields = ["stix_id", "created_by_ref"]
+    fields = [
+        "stix_id", "type", "spec_version", "version", "created_by_ref", "tlp", "revoked",
+        "publisher", "received_at", "pretty_json",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Object as served")
+    def pretty_json(self, obj: StixObject) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(json.loads(obj.raw), indent=2))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

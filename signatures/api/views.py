@@ -1,0 +1,128 @@
+"""REST API over stored objects: publish (POST) and read with visibility (GET)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.api.parsers import RequestTooLarge
+from exchange.api.renderers import stored_json
+from members.models import Member
+from members.permissions import ReadOrPublishByMethod
+from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
+from signatures.selectors import objects_visible_to
+from signatures.services import PublishForbidden, objects_publish
+from signatures.validation import ObjectRefused, timestamp_parse
+
+
+def objects_from_body(body: Any) -> list[Any]:
+    """The objects of a STIX bundle or of a plain JSON list."""
+    if isinstance(body, list):
+        objects = body
+    elif isinstance(body, dict) and body.get("type") == "bundle":
+        objects = body.get("objects")
+        if not isinstance(objects, list):
+            raise exceptions.ValidationError("A bundle needs an 'objects' list.")
+        bundle_id = body.get("id")
+        if not isinstance(bundle_id, str) or not bundle_id.startswith("bundle--"):
+            raise exceptions.ValidationError("A bundle needs an 'id' of the form bundle--<uuid>.")
+    else:
+        raise exceptions.ValidationError(
+            'The body must be a STIX bundle ({"type": "bundle", ...}) or a JSON list of objects.'
+        )
+    if len(objects) > settings.MAX_OBJECTS_PER_REQUEST:
+        limit = settings.MAX_OBJECTS_PER_REQUEST
+        raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
+    return objects
+
+
+_FILTERS = [
+    OpenApiParameter("type", str, description="Only objects of this STIX type."),
+    OpenApiParameter("created_by_ref", str, description="Only objects by this identity."),
+    OpenApiParameter("added_after", str, description="Only objects received after this timestamp."),
+    OpenApiParameter("revoked", bool, description="Only revoked (true) or unrevoked (false)."),
+    OpenApiParameter("limit", int, description=f"Page size, at most {settings.MAX_PAGE_SIZE}."),
+    OpenApiParameter("next", str, description="The cursor of the next page."),
+]
+
+
+class ObjectListView(APIView):
+    """``/api/v1/objects/``: publish a bundle (POST) or list visible objects (GET)."""
+
+    permission_classes = [ReadOrPublishByMethod]
+
+    @extend_schema(parameters=_FILTERS, responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        params = request.query_params
+        rows = objects_visible_to(member)
+        if params.get("type"):
+            rows = rows.filter(type=params["type"])
+        if params.get("created_by_ref"):
+            rows = rows.filter(created_by_ref=params["created_by_ref"])
+        if params.get("revoked") in {"true", "false"}:
+            rows = rows.filter(revoked=params["revoked"] == "true")
+        elif params.get("revoked"):
+            raise exceptions.ValidationError({"revoked": "Must be true or false."})
+        if params.get("added_after"):
+            try:
+                after = timestamp_parse(
+                    params["added_after"], object_id="query", prop="added_after"
+                )
+            except ObjectRefused as exc:
+                raise exceptions.ValidationError({"added_after": str(exc)}) from exc
+            rows = rows.filter(received_at__gt=after.value)
+        if params.get("next"):
+            (last_pk,) = cursor_decode(params["next"], parts=1)
+            if not last_pk.isdigit():
+                raise exceptions.ValidationError({"next": "Not a cursor this server issued."})
+            rows = rows.filter(pk__gt=int(last_pk))
+        limit = limit_parse(params.get("limit"), maximum=settings.MAX_PAGE_SIZE, default=100)
+        page = list(rows.order_by("pk").values_list("pk", "raw")[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        body: dict[str, Any] = {"more": more, "objects": [stored_json(raw) for _, raw in page]}
+        if more:
+            body["next"] = cursor_encode(page[-1][0])
+        return Response(body)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        objects = objects_from_body(request.data)
+        try:
+            report = objects_publish(member=member, objects=objects)
+        except PublishForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        refused = report.count("refused")
+        if refused == 0:
+            status = 200
+        elif refused == len(report.outcomes):
+            status = 422
+        else:
+            status = 207
+        return Response(report.as_dict(), status=status)
+
+
+class ObjectDetailView(APIView):
+    """``/api/v1/objects/<id>/``: every visible version of one object, oldest first."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, object_id: str) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        versions = list(
+            objects_visible_to(member)
+            .filter(stix_id=object_id)
+            .order_by("version")
+            .values_list("raw", flat=True)
+        )
+        if not versions:
+            raise exceptions.NotFound(f"No object {object_id} is visible to you.")
+        return Response({"id": object_id, "versions": [stored_json(raw) for raw in versions]})

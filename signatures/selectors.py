@@ -1,0 +1,76 @@
+"""Reads with visibility: which collections and which objects a member may see.
+
+This module is the one home of the exchange's sharing policy (docs/sharing-policy.md).
+The REST API, the TAXII server and the fan-out all filter through
+:func:`entries_visible_to`, so an object is never pushed to a subscriber that could not
+read it over TAXII.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from members.choices import MemberKind
+from members.models import Member
+from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject, TlpLevel
+
+
+def collection_default() -> Collection:
+    """The collection the REST publish API writes to (created by a migration)."""
+    return Collection.objects.get(is_default=True)
+
+
+def collections_readable_by(member: Member) -> QuerySet[Collection]:
+    if member.kind == MemberKind.FORUM:
+        return Collection.objects.all()
+    return Collection.objects.filter(readers=member)
+
+
+def collection_can_read(member: Member, collection: Collection) -> bool:
+    return collections_readable_by(member).filter(pk=collection.pk).exists()
+
+
+def collection_can_write(member: Member, collection: Collection) -> bool:
+    if not member.can_publish:
+        return False
+    return collection.writers.filter(pk=member.pk).exists()
+
+
+def entries_visible_to(
+    member: Member, entries: QuerySet[CollectionEntry]
+) -> QuerySet[CollectionEntry]:
+    """Narrow collection entries to those ``member`` may be served.
+
+    - TLP:CLEAR, TLP:GREEN, TLP:AMBER and unmarked objects: every reader of the collection.
+    - TLP:AMBER+STRICT: the publishing organisation, the members it named as its allowed
+      set, and the Forum; partners only where the collection's policy allows it.
+    - TLP:RED: the publishing organisation and the identities the object names in its
+      distribution extension, nobody else (the Forum included).
+    A member always sees what it published itself.
+    """
+    own = Q(stix_object__created_by_ref=member.identity_id) | Q(stix_object__publisher=member)
+    open_levels = Q(
+        stix_object__tlp__in=[TlpLevel.UNMARKED, TlpLevel.CLEAR, TlpLevel.GREEN, TlpLevel.AMBER]
+    )
+
+    allowed_by = Member.objects.filter(amber_strict_recipients=member).values("identity_id")
+    strict_reader = Q(stix_object__created_by_ref__in=allowed_by)
+    if member.kind == MemberKind.FORUM:
+        strict_reader = Q()
+    elif member.kind == MemberKind.PARTNER:
+        strict_reader &= Q(collection__partners_read_amber_strict=True)
+    amber_strict = Q(stix_object__tlp=TlpLevel.AMBER_STRICT) & strict_reader
+
+    named = ObjectRecipient.objects.filter(
+        stix_object=OuterRef("stix_object"), identity_id=member.identity_id
+    )
+    red = Q(stix_object__tlp=TlpLevel.RED) & Q(Exists(named))
+
+    readable = collections_readable_by(member).values("pk")
+    return entries.filter(collection__in=readable).filter(own | open_levels | amber_strict | red)
+
+
+def objects_visible_to(member: Member) -> QuerySet[StixObject]:
+    """Object versions ``member`` may read in at least one collection."""
+    visible = entries_visible_to(member, CollectionEntry.objects.filter(stix_object=OuterRef("pk")))
+    return StixObject.objects.filter(Exists(visible))

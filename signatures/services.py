@@ -1,0 +1,312 @@
+"""The publish path: the one way STIX objects enter the exchange (REST API and TAXII POST).
+
+Every object is validated on its own, before anything is written; the accepted ones are
+then stored in one transaction while the target collection's row is locked, which gives
+each collection strictly increasing ``date_added`` values in commit order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from members.choices import MemberKind
+from members.models import Member
+from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject
+from signatures.selectors import collection_can_write, collection_default
+from signatures.validation import ObjectRefused, PreparedObject, PublishContext, object_prepare
+
+OutcomeStatus = Literal["accepted", "present", "refused"]
+
+
+class PublishForbidden(Exception):
+    """The member may not publish into this collection at all."""
+
+
+@dataclass(slots=True)
+class ObjectOutcome:
+    index: int
+    status: OutcomeStatus
+    id: str | None = None
+    version: str | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"index": self.index, "id": self.id, "status": self.status}
+        if self.version is not None:
+            result["modified"] = self.version
+        if self.reason:
+            result["reason"] = self.reason
+        return result
+
+
+@dataclass(slots=True)
+class PublishReport:
+    outcomes: list[ObjectOutcome] = field(default_factory=list)
+    #: The collection entries written, in date_added order.
+    entries: list[CollectionEntry] = field(default_factory=list)
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.count("accepted"),
+            "present": self.count("present"),
+            "refused": self.count("refused"),
+            "results": [outcome.as_dict() for outcome in self.outcomes],
+        }
+
+
+def held_extension_definitions() -> dict[str, set[str]]:
+    """extension-definition id -> extension_types, from the newest unrevoked versions."""
+    held: dict[str, set[str]] = {}
+    rows = StixObject.objects.filter(type="extension-definition").latest_versions()
+    for stix_id, data, revoked in rows.values_list("stix_id", "data", "revoked"):
+        if not revoked:
+            held[stix_id] = set(data.get("extension_types") or ())
+    return held
+
+
+def objects_publish(
+    *, member: Member, objects: Sequence[Any], collection: Collection | None = None
+) -> PublishReport:
+    """Validate and store ``objects`` for ``member``; one outcome per object, in order.
+
+    A refused object never blocks the others; re-sending a stored (id, modified) is a no-op
+    reported as ``present``.
+    """
+    if not member.can_publish:
+        raise PublishForbidden(f"A {member.kind} member cannot publish.")
+    collection = collection or collection_default()
+    if not collection_can_write(member, collection):
+        raise PublishForbidden(f"You may not write to the collection {collection.id}.")
+
+    context = PublishContext(
+        publisher_identity=member.identity_id,
+        extension_definitions=held_extension_definitions(),
+    )
+    outcomes: list[ObjectOutcome | None] = [None] * len(objects)
+    prepared: dict[int, PreparedObject] = {}
+    keys_seen: set[tuple[str, str]] = set()
+    for index, obj in enumerate(objects):
+        try:
+            item = object_prepare(obj, context=context, max_depth=settings.MAX_OBJECT_DEPTH)
+        except ObjectRefused as exc:
+            object_id = obj.get("id") if isinstance(obj, dict) else None
+            outcomes[index] = ObjectOutcome(
+                index,
+                "refused",
+                id=object_id if isinstance(object_id, str) else None,
+                reason=str(exc),
+            )
+            continue
+        key = (item.stix_id, item.version)
+        if key in keys_seen:
+            outcomes[index] = _outcome(index, item, "present", "sent twice in this request")
+            continue
+        keys_seen.add(key)
+        if item.type == "extension-definition" and not item.revoked:
+            # A bundle may carry an extension-definition and the objects it declares.
+            context.extension_definitions[item.stix_id] = set(  # type: ignore[index]
+                item.data.get("extension_types") or ()
+            )
+        prepared[index] = item
+
+    # A concurrent publish of the same version into another collection can win the race for
+    # the (id, version) constraint; the retry then sees it as present.
+    for attempt in range(3):
+        try:
+            stored = _store(member=member, collection=collection, prepared=prepared)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    report = PublishReport(entries=stored.entries)
+    for index, outcome in stored.outcomes.items():
+        outcomes[index] = outcome
+    report.outcomes = [outcome for outcome in outcomes if outcome is not None]
+    return report
+
+
+@dataclass(slots=True)
+class _Stored:
+    outcomes: dict[int, ObjectOutcome]
+    entries: list[CollectionEntry]
+
+
+def _outcome(
+    index: int, item: PreparedObject, status: OutcomeStatus, reason: str = ""
+) -> ObjectOutcome:
+    version = item.data.get("modified") or item.data.get("created")
+    return ObjectOutcome(index, status, id=item.stix_id, version=version, reason=reason)
+
+
+@transaction.atomic
+def _store(
+    *, member: Member, collection: Collection, prepared: dict[int, PreparedObject]
+) -> _Stored:
+    outcomes: dict[int, ObjectOutcome] = {}
+    if not prepared:
+        return _Stored(outcomes, [])
+    # Lock first: from here on no other publish can add to this collection, so the
+    # existence checks below stay true until commit and date_added follows commit order.
+    locked = Collection.objects.select_for_update().get(pk=collection.pk)
+    stix_ids = {item.stix_id for item in prepared.values()}
+    existing: dict[tuple[str, str], int] = {}
+    creators: dict[str, str] = {}
+    for pk, stix_id, version, creator in StixObject.objects.filter(
+        stix_id__in=stix_ids
+    ).values_list("pk", "stix_id", "version", "created_by_ref"):
+        existing[(stix_id, version)] = pk
+        if creator:
+            creators[stix_id] = creator
+    in_collection = set(
+        CollectionEntry.objects.filter(
+            collection=locked, stix_object_id__in=existing.values()
+        ).values_list("stix_object_id", flat=True)
+    )
+
+    new_objects: list[tuple[int, PreparedObject, StixObject]] = []
+    linked: list[tuple[int, PreparedObject, int]] = []
+    for index, item in prepared.items():
+        stored_pk = existing.get((item.stix_id, item.version))
+        if stored_pk is not None:
+            if stored_pk in in_collection:
+                outcomes[index] = _outcome(index, item, "present", "this version is already stored")
+            else:
+                linked.append((index, item, stored_pk))
+            continue
+        creator = creators.get(item.stix_id)
+        if creator and creator != item.created_by_ref:
+            outcomes[index] = _outcome(
+                index,
+                item,
+                "refused",
+                f"{item.stix_id} was created by {creator}; only its creator may publish new "
+                "versions of it",
+            )
+            continue
+        try:
+            raw = orjson.dumps(item.data).decode()
+        except orjson.JSONEncodeError as exc:
+            outcomes[index] = _outcome(index, item, "refused", f"{item.stix_id}: {exc}")
+            continue
+        new_objects.append((index, item, _stix_object(member, item, raw)))
+
+    created = StixObject.objects.bulk_create([row for _, _, row in new_objects])
+    ObjectRecipient.objects.bulk_create(
+        ObjectRecipient(stix_object=row, identity_id=recipient)
+        for (_, item, _), row in zip(new_objects, created, strict=True)
+        for recipient in item.recipients
+    )
+    to_link = [
+        (index, item, row.pk) for (index, item, _), row in zip(new_objects, created, strict=True)
+    ]
+    to_link += linked
+    to_link.sort(key=lambda link: link[0])
+    entries = _entries_add(locked, [(item, pk) for _, item, pk in to_link])
+    for index, item, _ in to_link:
+        outcomes[index] = _outcome(index, item, "accepted")
+    return _Stored(outcomes, entries)
+
+
+def _stix_object(member: Member, item: PreparedObject, raw: str) -> StixObject:
+    return StixObject(
+        stix_id=item.stix_id,
+        type=item.type,
+        spec_version=item.spec_version,
+        version=item.version,
+        modified=item.modified,
+        created_by_ref=item.created_by_ref,
+        revoked=item.revoked,
+        tlp=item.tlp,
+        raw=raw,
+        data=item.data,
+        publisher=member,
+    )
+
+
+def _entries_add(
+    collection: Collection, items: Iterable[tuple[PreparedObject, int]]
+) -> list[CollectionEntry]:
+    """Add object versions to a locked collection, keeping is_latest / is_first exact."""
+    now = timezone.now()
+    entries = [
+        CollectionEntry(
+            collection=collection,
+            stix_object_id=pk,
+            date_added=collection.next_date_added(now),
+            stix_id=item.stix_id,
+            type=item.type,
+            version=item.version,
+            spec_version=item.spec_version,
+        )
+        for item, pk in items
+    ]
+    if not entries:
+        return []
+    by_object: dict[str, list[CollectionEntry]] = defaultdict(list)
+    for entry in entries:
+        by_object[entry.stix_id].append(entry)
+    flagged = CollectionEntry.objects.filter(
+        collection=collection, stix_id__in=by_object.keys(), is_latest=True
+    ) | CollectionEntry.objects.filter(
+        collection=collection, stix_id__in=by_object.keys(), is_first=True
+    )
+    for current in flagged:
+        by_object[current.stix_id].append(current)
+
+    unflag_latest: list[int] = []
+    unflag_first: list[int] = []
+    for versions in by_object.values():
+        newest = max(versions, key=lambda e: e.version)
+        oldest = min(versions, key=lambda e: e.version)
+        for entry in versions:
+            latest, first = entry is newest, entry is oldest
+            if entry.pk is None:
+                entry.is_latest, entry.is_first = latest, first
+                continue
+            if entry.is_latest and not latest:
+                unflag_latest.append(entry.pk)
+            if entry.is_first and not first:
+                unflag_first.append(entry.pk)
+    CollectionEntry.objects.filter(pk__in=unflag_latest).update(is_latest=False)
+    CollectionEntry.objects.filter(pk__in=unflag_first).update(is_first=False)
+    created = CollectionEntry.objects.bulk_create(entries)
+    collection.save(update_fields=["last_date_added"])
+    return created
+
+
+def identity_publish(*, member: Member) -> PublishReport:
+    """Publish (a new version of) the member's own STIX identity object."""
+    now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    previous = StixObject.objects.filter(stix_id=member.identity_id).order_by("-version").first()
+    identity: dict[str, Any] = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": member.identity_id,
+        "created": previous.data["created"] if previous else now,
+        "modified": now,
+        "created_by_ref": member.identity_id,
+        "name": member.display_name,
+        "identity_class": "organization",
+        "sectors": ["technology"],
+        "description": f"AI-ISAC Exchange member ({member.kind}).",
+    }
+    if member.can_publish:
+        return objects_publish(member=member, objects=[identity])
+    # Partners cannot publish, so the Forum publishes their identity objects.
+    forum = Member.objects.filter(kind=MemberKind.FORUM).first()
+    if forum is None:
+        raise ValidationError("Create the forum member before any partner.")
+    identity["created_by_ref"] = forum.identity_id
+    return objects_publish(member=forum, objects=[identity])

@@ -1,0 +1,48 @@
+"""Personas shared by the whole suite: the Forum, two labs, a partner and an outsider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from members.models import Member
+from tests.factories import MemberFactory, token_for
+
+FORUM_ID = "identity--3c31eef7-4eb5-40f5-9f6e-e8444646e282"
+LAB_A_ID = "identity--a11ce000-0000-4000-8000-000000000001"
+LAB_B_ID = "identity--b0b00000-0000-4000-8000-000000000002"
+PARTNER_ID = "identity--c4a511e0-0000-4000-8000-000000000003"
+
+
+@pytest.fixture
+def forum(db: None) -> Member:
+    return MemberFactory(name="forum", kind="forum", identity_id=FORUM_ID)
+
+
+@pytest.fixture
+def lab_a(forum: Member) -> Member:
+    return MemberFactory(name="lab-a", kind="lab", identity_id=LAB_A_ID)
+
+
+@pytest.fixture
+def lab_b(forum: Member) -> Member:
+    return MemberFactory(name="lab-b", kind="lab", identity_id=LAB_B_ID)
+
+
+@pytest.fixture
+def partner(forum: Member) -> Member:
+    return MemberFactory(name="partner", kind="partner", identity_id=PARTNER_ID)
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """An API client authenticated as ``member`` with a bearer token of the given scopes."""
+
+    def make(member: Member, *scopes: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(member, *scopes)}")
+        return client
+
+    return make
