@@ -1,0 +1,218 @@
+"""The distillation signature profile: its shipped definitions and the checks the
+exchange runs on each published object.
+
+The profile lives as plain JSON files in ``signatures/profile/`` (extension
+definitions, JSON Schemas, the Forum identity). This module reads them once, compiles
+the schemas once, and offers pure functions the publish path calls per object.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import re2
+import rfc8785
+from jsonschema import Draft202012Validator, ValidationError, validators
+from stix2patterns.exceptions import ParseException
+from stix2patterns.v21.pattern import Pattern
+
+from signatures.sdk.constants import SCO_ID_NAMESPACE
+
+_NAMESPACE = uuid.UUID(SCO_ID_NAMESPACE)
+# RE2 logs each compile error to stderr on its own; the error is reported to the caller.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def _sorted_items(
+    validator: Any, sorted_items: bool, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """The profile's ``sortedItems`` keyword: a list whose order is canonical.
+
+    List order takes part in deterministic ids, so an unsorted list would give the
+    same content a second id.
+    """
+    if sorted_items and validator.is_type(instance, "array") and instance != sorted(instance):
+        yield ValidationError("items are not sorted in ascending order")
+
+
+_ProfileValidator = validators.extend(Draft202012Validator, {"sortedItems": _sorted_items})
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The shipped profile, keyed by observable type name."""
+
+    forum_identity: dict[str, Any]
+    #: extension-definition objects by the type they declare.
+    extension_definitions: dict[str, dict[str, Any]]
+    #: JSON Schema (draft 2020-12) by type.
+    schemas: dict[str, dict[str, Any]]
+    #: The custom observable types the profile declares.
+    types: frozenset[str]
+    #: STIX 2.1 section 2.9 id-contributing properties by type.
+    id_contributing: dict[str, tuple[str, ...]]
+    #: extension-definition id by type.
+    extension_ids: dict[str, str]
+    _validators: dict[str, Any]
+
+    def validator(self, object_type: str) -> Any:
+        """The compiled schema validator of a profile type."""
+        return self._validators[object_type]
+
+
+def _read_json(directory: Any, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(directory.joinpath(name).read_text(encoding="utf-8"))
+    return data
+
+
+@functools.cache
+def load_profile() -> Profile:
+    """Read and compile the profile files (once per process)."""
+    root = resources.files("signatures").joinpath("profile")
+    definitions: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for entry in sorted(root.joinpath("extension-definitions").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        object_type = entry.name.removesuffix(".json")
+        definitions[object_type] = _read_json(root.joinpath("extension-definitions"), entry.name)
+        schema = _read_json(root.joinpath("schemas"), entry.name)
+        _ProfileValidator.check_schema(schema)
+        schemas[object_type] = schema
+    return Profile(
+        forum_identity=_read_json(root, "forum-identity.json"),
+        extension_definitions=definitions,
+        schemas=schemas,
+        types=frozenset(definitions),
+        id_contributing={t: tuple(s["id_contributing_properties"]) for t, s in schemas.items()},
+        extension_ids={t: d["id"] for t, d in definitions.items()},
+        _validators={t: _ProfileValidator(s) for t, s in schemas.items()},
+    )
+
+
+def deterministic_id(object_type: str, properties: Mapping[str, Any], contributing: Any) -> str:
+    """STIX 2.1 section 2.9 SCO id: UUIDv5 in the SCO namespace of the RFC 8785 (JCS)
+    serialisation of the id-contributing properties present in ``properties``.
+
+    This is the rule stix2 applies to the standard SCOs, so for those it yields the id
+    the library would.
+    """
+    present = {name: properties[name] for name in contributing if name in properties}
+    if not present:
+        raise ValueError(f"{object_type}: none of the id-contributing properties is set")
+    name = rfc8785.dumps(present).decode("utf-8")
+    return f"{object_type}--{uuid.uuid5(_NAMESPACE, name)}"
+
+
+def sco_id(object_type: str, properties: Mapping[str, Any]) -> str:
+    """Deterministic id of a profile observable from its properties."""
+    return deterministic_id(object_type, properties, load_profile().id_contributing[object_type])
+
+
+def _json_path(error: ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def validate_profile_object(obj: dict[str, Any]) -> list[str]:
+    """Errors of a profile observable against its schema and its deterministic id.
+
+    Each message names the object, the property at fault and why. Objects of other
+    types give ``[]``.
+    """
+    profile = load_profile()
+    object_type = obj.get("type")
+    if object_type not in profile.types:
+        return []
+    object_id = obj.get("id", f"{object_type} without id")
+    errors = sorted(
+        profile.validator(object_type).iter_errors(obj), key=lambda e: list(map(str, e.path))
+    )
+    messages = []
+    for error in errors:
+        path = _json_path(error)
+        where = f"property '{path}'" if path else "object"
+        messages.append(f"{object_id}: {where}: {error.message}")
+    try:
+        expected = sco_id(object_type, obj)
+    except (ValueError, TypeError) as exc:
+        messages.append(f"{object_id}: property 'id': cannot be derived: {exc}")
+    else:
+        if obj.get("id") != expected:
+            names = ", ".join(profile.id_contributing[object_type])
+            messages.append(
+                f"{object_id}: property 'id': expected {expected}, the UUIDv5 of its "
+                f"id-contributing properties ({names}) per STIX 2.1 section 2.9"
+            )
+    return messages
+
+
+def stix_string_literal(value: str) -> str:
+    """A STIX pattern string literal: single-quoted, with ``\\`` and ``'`` escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _string_value(literal: str) -> str:
+    """The text of a STIX pattern string literal (inverse of stix_string_literal)."""
+    body = literal[1:-1]
+    out = []
+    chars = iter(body)
+    for char in chars:
+        out.append(next(chars, "") if char == "\\" else char)
+    return "".join(out)
+
+
+def regex_error(regex: str) -> str | None:
+    """Why RE2 refuses ``regex`` (None if it compiles).
+
+    RE2 guarantees matching in time linear in the input, so a regex in a shared
+    signature cannot be turned into a denial of service on its consumers; it has no
+    backreferences and no lookaround.
+    """
+    try:
+        re2.compile(regex, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _pattern_errors(pattern: str) -> tuple[str, ...]:
+    try:
+        comparisons = Pattern(pattern).inspect().comparisons
+    except ParseException as exc:
+        return (f"invalid STIX 2.1 pattern: {exc}",)
+    profile = load_profile()
+    errors = []
+    for object_type, entries in comparisons.items():
+        for path, operator, value in entries:
+            prop = path[0]
+            if object_type in profile.types and prop not in profile.schemas[object_type].get(
+                "properties", {}
+            ):
+                errors.append(f"'{object_type}' has no property '{prop}' in the profile")
+            if operator.endswith("MATCHES"):
+                if not value.startswith("'"):
+                    errors.append(f"MATCHES on {object_type}:{prop} needs a string operand")
+                elif (reason := regex_error(regex := _string_value(value))) is not None:
+                    errors.append(
+                        f"regular expression '{regex}' on {object_type}:{prop} is not RE2 "
+                        f"syntax: {reason}"
+                    )
+    return tuple(errors)
+
+
+def pattern_errors(pattern: str) -> list[str]:
+    """Errors of a STIX 2.1 pattern (``pattern_type`` "stix"): syntax, RE2-compilable
+    ``MATCHES`` operands, and property names of profile types. ``[]`` when valid."""
+    return list(_pattern_errors(pattern))
