@@ -123,10 +123,14 @@ def to_epoch_us(value: datetime | float | int) -> int:
 
 
 def stix_timestamp(value: datetime | float | int) -> str:
-    """STIX 2.1 section 3.2 timestamp with exactly three fraction digits and ``Z``.
+    """STIX 2.1 section 3.2 timestamp with exactly three fraction digits and ``Z``."""
+    return format_epoch_us(to_epoch_us(value))
+
+
+def format_epoch_us(micros: int) -> str:
+    """Microseconds since the epoch as a STIX timestamp with exactly three fraction digits.
 
     Sub-millisecond digits are cut (floor), never rounded up into the next second.
     """
-    micros = to_epoch_us(value)
     moment = datetime.fromtimestamp(micros // 1_000_000, tz=UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{micros % 1_000_000 // 1000:03d}Z"

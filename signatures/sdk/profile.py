@@ -47,23 +47,28 @@ _ProfileValidator = validators.extend(Draft202012Validator, {"sortedItems": _sor
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """The shipped profile, keyed by observable type name."""
+    """The shipped profile: every Forum extension definition and its schema, and the
+    observable types the ``new-sco`` definitions declare."""
 
     forum_identity: dict[str, Any]
-    #: extension-definition objects by the type they declare.
+    #: extension-definition objects by their id (new-sco and property extensions alike).
     extension_definitions: dict[str, dict[str, Any]]
-    #: JSON Schema (draft 2020-12) by type.
+    #: JSON Schema (draft 2020-12) by extension-definition id.
     schemas: dict[str, dict[str, Any]]
     #: The custom observable types the profile declares.
     types: frozenset[str]
-    #: STIX 2.1 section 2.9 id-contributing properties by type.
-    id_contributing: dict[str, tuple[str, ...]]
-    #: extension-definition id by type.
+    #: extension-definition id by observable type.
     extension_ids: dict[str, str]
+    #: STIX 2.1 section 2.9 id-contributing properties by observable type.
+    id_contributing: dict[str, tuple[str, ...]]
     _validators: dict[str, Any]
 
+    def schema_of(self, object_type: str) -> dict[str, Any]:
+        """The JSON Schema of a profile observable type."""
+        return self.schemas[self.extension_ids[object_type]]
+
     def validator(self, object_type: str) -> Any:
-        """The compiled schema validator of a profile type."""
+        """The compiled schema validator of a profile observable type."""
         return self._validators[object_type]
 
 
@@ -74,26 +79,35 @@ def _read_json(directory: Any, name: str) -> dict[str, Any]:
 
 @functools.cache
 def load_profile() -> Profile:
-    """Read and compile the profile files (once per process)."""
+    """Read and compile the profile files (once per process).
+
+    Each ``extension-definitions/<name>.json`` has its schema in ``schemas/<name>.json``;
+    for a ``new-sco`` definition, ``<name>`` is the observable type.
+    """
     root = resources.files("signatures").joinpath("profile")
     definitions: dict[str, dict[str, Any]] = {}
     schemas: dict[str, dict[str, Any]] = {}
+    extension_ids: dict[str, str] = {}
     for entry in sorted(root.joinpath("extension-definitions").iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
-        object_type = entry.name.removesuffix(".json")
-        definitions[object_type] = _read_json(root.joinpath("extension-definitions"), entry.name)
+        definition = _read_json(root.joinpath("extension-definitions"), entry.name)
         schema = _read_json(root.joinpath("schemas"), entry.name)
         _ProfileValidator.check_schema(schema)
-        schemas[object_type] = schema
+        definitions[definition["id"]] = definition
+        schemas[definition["id"]] = schema
+        if "new-sco" in definition["extension_types"]:
+            extension_ids[entry.name.removesuffix(".json")] = definition["id"]
     return Profile(
         forum_identity=_read_json(root, "forum-identity.json"),
         extension_definitions=definitions,
         schemas=schemas,
-        types=frozenset(definitions),
-        id_contributing={t: tuple(s["id_contributing_properties"]) for t, s in schemas.items()},
-        extension_ids={t: d["id"] for t, d in definitions.items()},
-        _validators={t: _ProfileValidator(s) for t, s in schemas.items()},
+        types=frozenset(extension_ids),
+        extension_ids=extension_ids,
+        id_contributing={
+            t: tuple(schemas[e]["id_contributing_properties"]) for t, e in extension_ids.items()
+        },
+        _validators={t: _ProfileValidator(schemas[e]) for t, e in extension_ids.items()},
     )
 
 
@@ -197,7 +211,7 @@ def _pattern_errors(pattern: str) -> tuple[str, ...]:
     for object_type, entries in comparisons.items():
         for path, operator, value in entries:
             prop = path[0]
-            if object_type in profile.types and prop not in profile.schemas[object_type].get(
+            if object_type in profile.types and prop not in profile.schema_of(object_type).get(
                 "properties", {}
             ):
                 errors.append(f"'{object_type}' has no property '{prop}' in the profile")
