@@ -686,9 +686,12 @@ def _entry_shape_problem(entry: Any) -> str | None:
         return "'created' is not a timestamp with exactly 3 fraction digits (…T…:…:….sssZ)"
     try:
         _timestamp_ns(entry["created"])
+    except ValueError as exc:
+        return f"'created' is not a valid time: {exc}"
+    try:
         value = _b64decode(entry["value"])
     except ValueError as exc:
-        return str(exc)
+        return f"'value' is {exc}"
     if len(value) != 64:
         return "'value' is not a 64-byte Ed25519 signature"
     return None
