@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from members.choices import MemberKind, TokenScope
 from members.models import ApiToken, Member
+from signatures.sdk.constants import FORUM_IDENTITY_ID
 
 #: The widest scopes each kind of member may hold (least privilege).
 ALLOWED_SCOPES: dict[str, set[str]] = {
@@ -25,12 +26,17 @@ def member_create(
 ) -> Member:
     """Create a member, grant it the default feed and publish its STIX ``identity``."""
     from signatures.selectors import collection_default
-    from signatures.services import identity_publish
+    from signatures.services import identity_publish, profile_publish
 
     if kind not in MemberKind.values:
         raise ValidationError(f"kind must be one of {', '.join(MemberKind.values)}, not {kind!r}")
     if Member.objects.filter(name=name).exists():
         raise ValidationError(f"A member named {name!r} already exists.")
+    if kind == MemberKind.FORUM:
+        if Member.objects.filter(kind=MemberKind.FORUM).exists():
+            raise ValidationError("The exchange has a forum member already; there is only one.")
+        # The profile's extension definitions name this identity as their creator.
+        identity_id = FORUM_IDENTITY_ID
     member = Member(
         name=name,
         display_name=display_name or name,
@@ -43,7 +49,10 @@ def member_create(
     feed.readers.add(member)
     if member.can_publish:
         feed.writers.add(member)
-    identity_publish(member=member)
+    if kind == MemberKind.FORUM:
+        profile_publish(forum=member)
+    else:
+        identity_publish(member=member)
     return member
 
 

@@ -7,9 +7,11 @@ each collection strictly increasing ``date_added`` values in commit order.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Literal
 
 import orjson
@@ -21,6 +23,7 @@ from django.utils import timezone
 from members.choices import MemberKind
 from members.models import Member
 from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject
+from signatures.sdk.profile import load_profile
 from signatures.selectors import collection_can_write, collection_default
 from signatures.validation import ObjectRefused, PreparedObject, PublishContext, object_prepare
 
@@ -284,6 +287,18 @@ def _entries_add(
     created = CollectionEntry.objects.bulk_create(entries)
     collection.save(update_fields=["last_date_added"])
     return created
+
+
+def profile_publish(*, forum: Member) -> PublishReport:
+    """Publish, as the Forum, its identity, the official TLP 2.0 markings and the
+    distillation profile's extension definitions (idempotent: stored ones are present).
+    """
+    profile = load_profile()
+    markings = json.loads(
+        resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
+    )
+    objects = [profile.forum_identity, *markings, *profile.extension_definitions.values()]
+    return objects_publish(member=forum, objects=objects)
 
 
 def identity_publish(*, member: Member) -> PublishReport:
