@@ -1,0 +1,75 @@
+"""seed_demo: a realistic campaign across three labs, idempotent, and served per TLP."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from members.models import ApiToken, Member
+from signatures.models import StixObject
+
+
+def seed() -> dict[str, str]:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, stderr=io.StringIO())
+    lines = out.getvalue().splitlines()[1:]
+    return {line.split()[0]: line.split()[-1] for line in lines}
+
+
+def visible_ids(token: str) -> set[str]:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    ids: set[str] = set()
+    url = "/api/v1/objects/?limit=1000"
+    while url:
+        body = client.get(url).json()
+        ids |= {obj["id"] for obj in body["objects"]}
+        url = f"/api/v1/objects/?limit=1000&next={body['next']}" if body["more"] else ""
+    return ids
+
+
+@pytest.mark.django_db
+def test_it_seeds_every_kind_of_signature_across_three_labs() -> None:
+    tokens = seed()
+    assert set(tokens) == {"forum", "lab-aurora", "lab-borealis", "lab-cirrus", "sentinel-detect"}
+    assert all(
+        ApiToken.objects.filter(token_hash=ApiToken.hash(t)).exists() for t in tokens.values()
+    )
+    types = set(StixObject.objects.values_list("type", flat=True))
+    assert {
+        "prompt-pattern", "payment-instrument", "api-session-profile", "account-cluster",
+        "ipv4-addr", "indicator", "sighting", "relationship", "attack-pattern",
+        "marking-definition", "extension-definition", "identity",
+    } <= types  # fmt: skip
+    publishers = set(
+        StixObject.objects.filter(type="indicator").values_list("publisher__name", flat=True)
+    )
+    assert publishers == {"lab-aurora", "lab-borealis", "lab-cirrus"}
+
+
+@pytest.mark.django_db
+def test_a_second_run_publishes_nothing_new() -> None:
+    seed()
+    count = StixObject.objects.count()
+    seed()
+    assert StixObject.objects.count() == count
+    assert Member.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_campaign_is_served_according_to_tlp() -> None:
+    tokens = seed()
+    red = StixObject.objects.get(tlp="red").stix_id
+    strict = set(StixObject.objects.filter(tlp="amber+strict").values_list("stix_id", flat=True))
+    assert strict
+    partner = visible_ids(tokens["sentinel-detect"])
+    aurora = visible_ids(tokens["lab-aurora"])
+    borealis = visible_ids(tokens["lab-borealis"])
+    cirrus = visible_ids(tokens["lab-cirrus"])
+    assert red in aurora and red in cirrus  # named recipient, and the publisher
+    assert red not in borealis and red not in partner
+    assert strict <= borealis
+    assert not strict & partner and not strict & aurora
