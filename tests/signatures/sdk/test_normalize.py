@@ -21,7 +21,10 @@ from signatures.sdk.normalize import (
     ("raw", "expected"),
     [
         # NFKC folds full-width letters and digits before anything else.
-        ("ＴＨＩＮＫ　ｓｔｅｐ　１", "think step <n>"),
+        (
+            "\uff34\uff28\uff29\uff2e\uff2b\u3000\uff53\uff54\uff45\uff50\u3000\uff11",
+            "think step <n>",
+        ),
         (
             "Solve problem 17 in 3.5 s (1,000,000 tries, 2026-01-02)",
             "solve problem <n> in <n> s (<n> tries, <n>)",
