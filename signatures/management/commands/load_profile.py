@@ -1,0 +1,34 @@
+"""load_profile: (re)publish the Forum's profile and the TLP 2.0 markings.
+
+The Forum member publishes them when it is created; run this after an upgrade that
+ships new extension definitions. Stored versions are reported as present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from members.choices import MemberKind
+from members.models import Member
+from signatures.services import profile_publish
+
+
+class Command(BaseCommand):
+    help = "Publish the distillation profile's extension definitions and the TLP 2.0 markings."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        forum = Member.objects.filter(kind=MemberKind.FORUM).first()
+        if forum is None:
+            raise CommandError("Create the forum member first: create_member --kind forum.")
+        report = profile_publish(forum=forum)
+        refused = [o for o in report.outcomes if o.status == "refused"]
+        for outcome in refused:
+            self.stderr.write(f"refused {outcome.id}: {outcome.reason}")
+        self.stdout.write(
+            f"{report.count('accepted')} accepted, {report.count('present')} present, "
+            f"{len(refused)} refused"
+        )
+        if refused:
+            raise CommandError("Some profile objects were refused.")
