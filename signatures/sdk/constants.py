@@ -19,7 +19,9 @@ DISTRIBUTION_EXTENSION_ID: Final = "extension-definition--bc052348-e050-42fe-b9c
 
 #: The distillation profile's new observables (STIX 2.1 `new-sco` extensions).
 PROMPT_PATTERN_EXTENSION_ID: Final = "extension-definition--dfc1117f-5f34-4e9e-aa48-90d951c8b603"
-PAYMENT_INSTRUMENT_EXTENSION_ID: Final = "extension-definition--75cdc803-53f7-44ce-9d27-0960d3c27d41"
+PAYMENT_INSTRUMENT_EXTENSION_ID: Final = (
+    "extension-definition--75cdc803-53f7-44ce-9d27-0960d3c27d41"
+)
 SESSION_TIMING_EXTENSION_ID: Final = "extension-definition--79188e8c-1269-4ba2-b7e1-3c51e0556870"
 ACCOUNT_CLUSTER_EXTENSION_ID: Final = "extension-definition--649431e0-2acf-4407-828c-bd7678cac878"
 
