@@ -188,13 +188,13 @@ def _store(
             else:
                 linked.append((index, item, stored_pk))
             continue
-        creator = creators.get(item.stix_id)
-        if creator and creator != item.created_by_ref:
+        owner = creators.get(item.stix_id)
+        if owner and owner != item.created_by_ref:
             outcomes[index] = _outcome(
                 index,
                 item,
                 "refused",
-                f"{item.stix_id} was created by {creator}; only its creator may publish new "
+                f"{item.stix_id} was created by {owner}; only its creator may publish new "
                 "versions of it",
             )
             continue

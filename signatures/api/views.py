@@ -24,16 +24,15 @@ from signatures.validation import ObjectRefused, timestamp_parse
 
 def objects_from_body(body: Any) -> list[Any]:
     """The objects of a STIX bundle or of a plain JSON list."""
-    if isinstance(body, list):
-        objects = body
-    elif isinstance(body, dict) and body.get("type") == "bundle":
+    objects: Any = body
+    if isinstance(body, dict) and body.get("type") == "bundle":
         objects = body.get("objects")
         if not isinstance(objects, list):
             raise exceptions.ValidationError("A bundle needs an 'objects' list.")
         bundle_id = body.get("id")
         if not isinstance(bundle_id, str) or not bundle_id.startswith("bundle--"):
             raise exceptions.ValidationError("A bundle needs an 'id' of the form bundle--<uuid>.")
-    else:
+    elif not isinstance(body, list):
         raise exceptions.ValidationError(
             'The body must be a STIX bundle ({"type": "bundle", ...}) or a JSON list of objects.'
         )
