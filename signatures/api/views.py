@@ -39,7 +39,7 @@ def objects_from_body(body: Any) -> list[Any]:
     if len(objects) > settings.MAX_OBJECTS_PER_REQUEST:
         limit = settings.MAX_OBJECTS_PER_REQUEST
         raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
-    return objects
+    return list(objects)
 
 
 _FILTERS = [
