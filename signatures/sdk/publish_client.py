@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypedDict
 
@@ -77,7 +77,7 @@ class State:
     def save(self, path: Path) -> None:
         # Write then rename, so an interruption never leaves half a state file.
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(self.__dict__ | {"version": 1}, indent=1))
+        temporary.write_text(json.dumps({"version": 1, **asdict(self)}, indent=1))
         temporary.replace(path)
 
     @classmethod
@@ -132,8 +132,13 @@ def parse_input(data: bytes, name: str) -> ParsedInput:
         entries = [(f"{name}: objects[{i}]", item) for i, item in enumerate(items)]
     elif isinstance(whole, list):
         entries = [(f"{name}: [{i}]", item) for i, item in enumerate(whole)]
-    elif isinstance(whole, dict):
-        entries = [(f"{name}: line 1", whole)]
+    elif isinstance(whole, dict):  # a single object: keep its text as sent
+        result = _describe(whole, f"{name}: line 1", text.strip())
+        if isinstance(result, str):
+            parsed.malformed.append((f"{name}: line 1", result))
+        else:
+            parsed.objects.append(result)
+        return parsed
     else:
         return _parse_jsonl(text, name)
     for where, item in entries:
