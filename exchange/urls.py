@@ -9,4 +9,7 @@ urlpatterns = [
     path("api/v1/", include("signatures.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("taxii2/", include("exchange.taxii.urls")),
+    # TAXII API roots live at the top level (/feed/...), so they come last.
+    path("<slug:api_root>/", include("exchange.taxii.root_urls")),
 ]

@@ -36,6 +36,18 @@ def collection_can_write(member: Member, collection: Collection) -> bool:
     return collection.writers.filter(pk=member.pk).exists()
 
 
+def collections_visible_to(member: Member) -> QuerySet[Collection]:
+    """Collections whose existence ``member`` may learn: those it may read or write.
+
+    TAXII 2.1 section 5.2 allows write-only collections (can_read false, can_write true);
+    every other collection answers 404, so its existence does not leak.
+    """
+    readable = collections_readable_by(member)
+    if not member.can_publish:
+        return readable
+    return (readable | Collection.objects.filter(writers=member)).distinct()
+
+
 def entries_visible_to(
     member: Member, entries: QuerySet[CollectionEntry]
 ) -> QuerySet[CollectionEntry]:

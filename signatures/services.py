@@ -18,6 +18,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from members.choices import MemberKind
@@ -257,19 +258,29 @@ def _entries_add(
     ]
     if not entries:
         return []
-    by_object: dict[str, list[CollectionEntry]] = defaultdict(list)
-    for entry in entries:
-        by_object[entry.stix_id].append(entry)
-    flagged = CollectionEntry.objects.filter(
-        collection=collection, stix_id__in=by_object.keys(), is_latest=True
-    ) | CollectionEntry.objects.filter(
-        collection=collection, stix_id__in=by_object.keys(), is_first=True
-    )
-    for current in flagged:
-        by_object[current.stix_id].append(current)
+    _entry_flags_settle(collection, {entry.stix_id for entry in entries}, new=entries)
+    created = CollectionEntry.objects.bulk_create(entries)
+    collection.save(update_fields=["last_date_added"])
+    return created
 
-    unflag_latest: list[int] = []
-    unflag_first: list[int] = []
+
+def _entry_flags_settle(
+    collection: Collection, stix_ids: set[str], *, new: Sequence[CollectionEntry] = ()
+) -> None:
+    """Make is_latest / is_first exact for ``stix_ids`` in a locked collection.
+
+    The one place the flags are computed, after an add (``new`` entries, not yet saved,
+    get theirs in memory) and after a removal. The newest version by ``version`` is the
+    latest, the oldest the first; unversioned objects have a single entry, both at once.
+    """
+    by_object: dict[str, list[CollectionEntry]] = defaultdict(list)
+    stored = CollectionEntry.objects.filter(collection=collection, stix_id__in=stix_ids).only(
+        "pk", "stix_id", "version", "is_latest", "is_first"
+    )
+    for entry in [*stored, *new]:
+        by_object[entry.stix_id].append(entry)
+
+    changes: dict[tuple[str, bool], list[int]] = defaultdict(list)
     for versions in by_object.values():
         newest = max(versions, key=lambda e: e.version)
         oldest = min(versions, key=lambda e: e.version)
@@ -278,15 +289,47 @@ def _entries_add(
             if entry.pk is None:
                 entry.is_latest, entry.is_first = latest, first
                 continue
-            if entry.is_latest and not latest:
-                unflag_latest.append(entry.pk)
-            if entry.is_first and not first:
-                unflag_first.append(entry.pk)
-    CollectionEntry.objects.filter(pk__in=unflag_latest).update(is_latest=False)
-    CollectionEntry.objects.filter(pk__in=unflag_first).update(is_first=False)
-    created = CollectionEntry.objects.bulk_create(entries)
-    collection.save(update_fields=["last_date_added"])
-    return created
+            if entry.is_latest != latest:
+                changes[("is_latest", latest)].append(entry.pk)
+            if entry.is_first != first:
+                changes[("is_first", first)].append(entry.pk)
+    for (flag, value), pks in changes.items():
+        CollectionEntry.objects.filter(pk__in=pks).update(**{flag: value})
+
+
+@transaction.atomic
+def collection_entries_remove(
+    *, member: Member, collection: Collection, entries: QuerySet[CollectionEntry]
+) -> int:
+    """Remove object versions from a collection (TAXII 2.1 section 5.7); the count removed.
+
+    Only a writer of the collection may, and only for objects it created or published,
+    except the Forum, which moderates every collection. The stored versions stay (they may
+    be in other collections, and (id, modified) stays taken); republishing one adds it back.
+    """
+    if not collection_can_write(member, collection):
+        raise PublishForbidden(f"You may not write to the collection {collection.id}.")
+    locked = Collection.objects.select_for_update().get(pk=collection.pk)
+    rows = list(
+        entries.filter(collection=locked).values_list(
+            "pk", "stix_id", "stix_object__created_by_ref", "stix_object__publisher"
+        )
+    )
+    if member.kind != MemberKind.FORUM:
+        foreign = sorted(
+            {
+                stix_id
+                for _, stix_id, creator, publisher in rows
+                if creator != member.identity_id and publisher != member.pk
+            }
+        )
+        if foreign:
+            raise PublishForbidden(
+                f"Only the creator of {', '.join(foreign)} or the Forum may delete it."
+            )
+    CollectionEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()
+    _entry_flags_settle(locked, {row[1] for row in rows})
+    return len(rows)
 
 
 def profile_publish(*, forum: Member) -> PublishReport:

@@ -1,0 +1,99 @@
+"""What every TAXII 2.1 endpoint shares: media types, errors, authentication, lookups.
+
+Media types and content negotiation come from :mod:`exchange.taxii.media`; every error is
+the TAXII error message (section 3.6.1) through the exchange's EXCEPTION_HANDLER;
+authentication is the members' token (HTTP Basic ``account:token`` or Bearer), and a
+request without credentials is answered 401 with ``WWW-Authenticate``. GET needs the
+``read`` scope, POST and DELETE ``publish``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
+from members.models import Member
+from members.permissions import ReadOrPublishByMethod
+from signatures.models import Collection, CollectionEntry
+from signatures.selectors import (
+    collection_can_read,
+    collection_can_write,
+    collections_visible_to,
+    entries_visible_to,
+)
+
+
+def object_not_found(object_id: str) -> exceptions.NotFound:
+    return exceptions.NotFound(f"No object {object_id} in this collection is visible to you.")
+
+
+class TaxiiView(APIView):
+    renderer_classes = [TaxiiRenderer]
+    parser_classes = [TaxiiParser]
+    content_negotiation_class = TaxiiContentNegotiation
+    permission_classes = [ReadOrPublishByMethod]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # After authentication, so that an anonymous client learns nothing, not even
+        # which API roots exist.
+        api_root = kwargs.get("api_root")
+        if api_root is not None and api_root not in settings.TAXII_API_ROOTS:
+            raise exceptions.NotFound(f"No API root {api_root!r} on this server.")
+
+    @staticmethod
+    def member(request: Request) -> Member:
+        member: Member = request.user  # type: ignore[assignment]
+        return member
+
+    def collection(self, request: Request, api_root: str, collection_id: str) -> Collection:
+        """The collection, if the caller may read or write it; 404 otherwise."""
+        try:
+            pk = uuid.UUID(collection_id)
+        except ValueError as exc:
+            raise exceptions.NotFound(f"No collection {collection_id}.") from exc
+        collection = (
+            collections_visible_to(self.member(request)).filter(api_root=api_root, pk=pk).first()
+        )
+        if collection is None:
+            raise exceptions.NotFound(f"No collection {collection_id} is visible to you.")
+        return collection
+
+    def collection_to_read(self, request: Request, api_root: str, collection_id: str) -> Collection:
+        collection = self.collection(request, api_root, collection_id)
+        if not collection_can_read(self.member(request), collection):
+            raise exceptions.PermissionDenied(f"You may not read the collection {collection.id}.")
+        return collection
+
+    def collection_to_write(
+        self, request: Request, api_root: str, collection_id: str
+    ) -> Collection:
+        collection = self.collection(request, api_root, collection_id)
+        if not collection_can_write(self.member(request), collection):
+            raise exceptions.PermissionDenied(
+                f"You may not write to the collection {collection.id}."
+            )
+        return collection
+
+    def entries(self, request: Request, collection: Collection) -> Any:
+        """The collection's entries the caller may be served (docs/sharing-policy.md)."""
+        return entries_visible_to(
+            self.member(request), CollectionEntry.objects.filter(collection=collection)
+        )
+
+
+class NotFoundView(TaxiiView):
+    """Any other path under TAXII answers 404 as a TAXII error, not Django's HTML page."""
+
+    permission_classes = []
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        raise exceptions.NotFound("No TAXII endpoint at this path.")
+
+    post = delete = get

@@ -1,0 +1,33 @@
+"""TAXII 2.1 section 4.1, Server Discovery: ``GET /taxii2/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from exchange.taxii.base import TaxiiView
+
+
+def api_root_url(api_root: str) -> str:
+    """Absolute, from SITE_URL: the address clients reach, whatever proxy is in front."""
+    return f"{settings.SITE_URL}/{api_root}/"
+
+
+class DiscoveryView(TaxiiView):
+    """The discovery resource (section 4.1.1): title, contact, default and the API roots."""
+
+    def get(self, request: Request) -> Response:
+        roots = settings.TAXII_API_ROOTS
+        body: dict[str, Any] = {
+            "title": settings.TAXII_TITLE,
+            "description": "STIX 2.1 signatures of AI distillation attacks, shared by member labs.",
+        }
+        if settings.TAXII_CONTACT:
+            body["contact"] = settings.TAXII_CONTACT
+        if roots:
+            body["default"] = api_root_url(roots[0])
+            body["api_roots"] = [api_root_url(root) for root in roots]
+        return Response(body)

@@ -1,0 +1,114 @@
+"""TAXII 2.1 sections 5.4 Get Objects, 5.5 Add Objects, 5.6 Get An Object, 5.7 Delete An Object.
+
+Objects are served as the exact text they were stored as (``stored_json`` embeds it in the
+envelope without parsing it), so what a member posted comes back property for property,
+with its timestamps at the precision it sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from exchange.api.parsers import RequestTooLarge
+from exchange.api.renderers import stored_json
+from exchange.taxii.base import TaxiiView, object_not_found
+from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
+from exchange.taxii.pagination import page_fetch
+from exchange.taxii.services import status_create
+from signatures.services import PublishForbidden, collection_entries_remove, objects_publish
+
+
+def envelope_objects(body: Any) -> list[Any]:
+    """The ``objects`` of a TAXII envelope (section 3.7); a STIX bundle is read the same way."""
+    objects = body.get("objects") if isinstance(body, dict) else None
+    if not isinstance(objects, list):
+        raise exceptions.ValidationError(
+            'The body must be a TAXII envelope: {"objects": [<STIX objects>]}.'
+        )
+    if len(objects) > settings.MAX_OBJECTS_PER_REQUEST:
+        limit = settings.MAX_OBJECTS_PER_REQUEST
+        raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
+    return objects
+
+
+class ObjectsView(TaxiiView):
+    """``/<api-root>/collections/<id>/objects/``."""
+
+    def get(self, request: Request, api_root: str, collection_id: str) -> Response:
+        """Section 5.4: an envelope of the objects that the filters select, by date_added."""
+        collection = self.collection_to_read(request, api_root, collection_id)
+        entries = EntryFilter.from_query(request.query_params, supported=LIST_FILTERS).apply(
+            self.entries(request, collection)
+        )
+        page = page_fetch(entries, request.query_params, "stix_object__raw")
+        objects = [stored_json(raw) for _, _, raw in page.rows]
+        return Response(page.envelope("objects", objects), headers=page.headers())
+
+    def post(self, request: Request, api_root: str, collection_id: str) -> Response:
+        """Section 5.5: publish the envelope's objects; 202 with the status resource.
+
+        Every object goes through ``objects_publish``, the exchange's one publish path.
+        """
+        request_timestamp = timezone.now()
+        collection = self.collection_to_write(request, api_root, collection_id)
+        objects = envelope_objects(request.data)
+        member = self.member(request)
+        try:
+            report = objects_publish(member=member, objects=objects, collection=collection)
+        except PublishForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        status = status_create(
+            member=member,
+            collection=collection,
+            objects=objects,
+            report=report,
+            request_timestamp=request_timestamp,
+        )
+        return Response(status.as_resource(), status=202)
+
+
+class ObjectView(TaxiiView):
+    """``/<api-root>/collections/<id>/objects/<object-id>/``."""
+
+    def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
+        """Section 5.6: the versions of one object the filters select (default: the latest)."""
+        collection = self.collection_to_read(request, api_root, collection_id)
+        visible = self.entries(request, collection).filter(stix_id=object_id)
+        entries = EntryFilter.from_query(request.query_params, supported=OBJECT_FILTERS).apply(
+            visible
+        )
+        page = page_fetch(entries, request.query_params, "stix_object__raw")
+        if not page.rows and not visible.exists():
+            raise object_not_found(object_id)
+        objects = [stored_json(raw) for _, _, raw in page.rows]
+        return Response(page.envelope("objects", objects), headers=page.headers())
+
+    def delete(
+        self, request: Request, api_root: str, collection_id: str, object_id: str
+    ) -> Response:
+        """Section 5.7: remove the selected versions from the collection (default: all).
+
+        Writers only, and only for objects they created (the Forum for any). What the
+        caller cannot read answers 404, as on GET, so a delete never confirms that an
+        object it may not see exists.
+        """
+        collection = self.collection_to_write(request, api_root, collection_id)
+        visible = self.entries(request, collection).filter(stix_id=object_id)
+        selected = EntryFilter.from_query(
+            request.query_params, supported=DELETE_FILTERS, default_version="all"
+        ).apply(visible)
+        if not selected.exists():
+            raise object_not_found(object_id)
+        try:
+            collection_entries_remove(
+                member=self.member(request), collection=collection, entries=selected
+            )
+        except PublishForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        return Response(status=200)

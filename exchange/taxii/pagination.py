@@ -1,0 +1,100 @@
+"""Keyset pagination of collection entries (TAXII 2.1 section 3.5, ``limit`` / ``next``).
+
+Every paged endpoint walks ``CollectionEntry`` in ``(date_added, id)`` order from an opaque
+cursor that encodes the last row served, never an OFFSET:
+
+- a page costs the same wherever it is: an index range scan from the cursor on
+  ``entry_page`` / ``entry_page_latest`` / ``entry_type``;
+- a client paging while others publish sees every entry exactly once: ``date_added`` only
+  grows within a collection and is assigned in commit order (``objects_publish`` locks the
+  collection row), so new entries always land after any cursor already handed out;
+- the cursor holds no server state, so it never expires.
+
+The cursor is a position only. Filters are not in it: a client re-sends them with ``next``
+(taxii2-client's ``as_pages`` does) and they are applied to every page, so ``next`` with
+``added_after`` means "after the cursor and after added_after".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from rest_framework import exceptions
+
+from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
+from signatures.models import CollectionEntry
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp_format(value: datetime) -> str:
+    """A TAXII timestamp with exactly 6 fraction digits, as date_added is kept (µs)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _position_decode(cursor: str) -> tuple[datetime, int]:
+    date_added, pk = cursor_decode(cursor, parts=2)
+    if not (date_added.isdigit() and pk.isdigit()):
+        raise exceptions.ValidationError({"next": "Not a cursor this server issued."})
+    return _EPOCH + timedelta(microseconds=int(date_added)), int(pk)
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of entries; each row is ``(date_added, pk, *fields)``."""
+
+    rows: list[tuple[Any, ...]]
+    more: bool
+    next: str | None
+
+    def headers(self) -> dict[str, str]:
+        """X-TAXII-Date-Added-First/-Last (TAXII 2.1 section 3.5), absent on an empty page."""
+        if not self.rows:
+            return {}
+        return {
+            "X-TAXII-Date-Added-First": timestamp_format(self.rows[0][0]),
+            "X-TAXII-Date-Added-Last": timestamp_format(self.rows[-1][0]),
+        }
+
+    def envelope(self, key: str, items: list[Any]) -> dict[str, Any]:
+        """The envelope (or versions resource): ``more``, ``next`` if more, and the items."""
+        body: dict[str, Any] = {"more": self.more}
+        if self.next is not None:
+            body["next"] = self.next
+        if items:
+            body[key] = items
+        return body
+
+
+def page_fetch(entries: QuerySet[CollectionEntry], params: Mapping[str, str], *fields: Any) -> Page:
+    """The page of ``entries`` that ``limit`` and ``next`` select, with ``fields`` per row.
+
+    Without ``limit`` a page holds the server maximum, MAX_PAGE_SIZE; a larger ``limit``
+    is lowered to it (TAXII 2.1 lets the server do so).
+    """
+    maximum = settings.MAX_PAGE_SIZE
+    limit = limit_parse(params.get("limit"), maximum=maximum, default=maximum)
+    cursor = params.get("next")
+    if cursor:
+        after, after_pk = _position_decode(cursor)
+        # The >= bound is what the index range scan starts from; the OR only drops the
+        # cursor row itself (date_added is unique within a collection).
+        entries = entries.filter(date_added__gte=after).filter(
+            Q(date_added__gt=after) | Q(pk__gt=after_pk)
+        )
+    rows = list(
+        entries.order_by("date_added", "pk").values_list("date_added", "pk", *fields)[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = cursor_encode(_micros(rows[-1][0]), rows[-1][1]) if more else None
+    return Page(rows, more, next_cursor)
