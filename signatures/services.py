@@ -368,3 +368,39 @@ def identity_publish(*, member: Member) -> PublishReport:
         raise ValidationError("Create the forum member before any partner.")
     identity["created_by_ref"] = forum.identity_id
     return objects_publish(member=forum, objects=[identity])
+
+
+@transaction.atomic
+def collection_create(
+    *,
+    title: str,
+    readers: Sequence[Member],
+    writers: Sequence[Member],
+    api_root: str = "feed",
+    description: str = "",
+    alias: str = "",
+    partners_read_amber_strict: bool = False,
+) -> Collection:
+    """Create a TAXII collection (TAXII 2.1 section 5.2) and grant its readers and writers.
+
+    Partners are read-only, so none may be a writer; the API root must be one the server
+    serves (settings.TAXII_API_ROOTS), or the collection would be unreachable.
+    """
+    if api_root not in settings.TAXII_API_ROOTS:
+        served = ", ".join(settings.TAXII_API_ROOTS)
+        raise ValidationError(f"API root {api_root!r} is not served (TAXII_API_ROOTS: {served}).")
+    read_only = sorted(member.name for member in writers if not member.can_publish)
+    if read_only:
+        raise ValidationError(f"Read-only members cannot be writers: {', '.join(read_only)}.")
+    collection = Collection(
+        title=title,
+        api_root=api_root,
+        description=description,
+        alias=alias,
+        partners_read_amber_strict=partners_read_amber_strict,
+    )
+    collection.full_clean()
+    collection.save()
+    collection.readers.set(readers)
+    collection.writers.set(writers)
+    return collection
