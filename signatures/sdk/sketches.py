@@ -2,11 +2,11 @@
 
 STIX patterns can only compare exact values, so near-duplicate matching travels as
 data: two prompts built from the same template give close sketches even when the
-filled-in names differ. Both work on the v1-normalised text split at spaces, each
-feature hashed with BLAKE2b (8-byte digest): the SimHash over words weighted by their
-count (one changed word moves it least), the MinHash over the set of word 3-shingles
-(order-aware, a good Jaccard estimator). All parameters are fixed by normalisation
-version v1; changing any of them needs v2.
+filled-in names differ. Both work on the v1-normalised text split at spaces: the
+SimHash over its words (BLAKE2b, 8-byte digest, each occurrence counted; one changed
+word moves it least), the MinHash over its set of word 3-shingles (SHAKE128; order-
+aware, a good Jaccard estimator). All parameters are fixed by normalisation version
+v1; changing any of them needs v2.
 """
 
 from __future__ import annotations
@@ -14,30 +14,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from collections import Counter
 from collections.abc import Sequence
 
 SHINGLE_WORDS = 3
 MINHASH_PERMUTATIONS = 128
-#: Seeds the MinHash permutations; part of v1, like the other constants here.
-MINHASH_SEED = b"ai-isac-minhash-v1"
-# Universal hashing h(x) = (a*x + b) mod p over the Mersenne prime 2^61 - 1, truncated
-# to 32 bits: cheap in Python integers and close to min-wise independent.
-_MERSENNE_61 = (1 << 61) - 1
-_MASK_32 = 0xFFFFFFFF
+#: Prefixes every shingle before hashing; part of v1, like the other constants here.
+MINHASH_SEED = b"ai-isac-minhash-v1\x00"
+_MINHASH_FORMAT = f">{MINHASH_PERMUTATIONS}I"
 
 
 def _hash64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
-def _permutation(index: int) -> tuple[int, int]:
-    a = _hash64(MINHASH_SEED + b":a:" + str(index).encode()) % (_MERSENNE_61 - 1) + 1
-    b = _hash64(MINHASH_SEED + b":b:" + str(index).encode()) % _MERSENNE_61
-    return a, b
-
-
-_PERMUTATIONS = tuple(_permutation(i) for i in range(MINHASH_PERMUTATIONS))
 
 
 def shingles(normalized_text: str) -> list[str]:
@@ -54,25 +41,35 @@ def shingles(normalized_text: str) -> list[str]:
 
 
 def simhash64(normalized_text: str) -> str:
-    """Charikar's SimHash of the words, each weighted by its count, as 16 hex digits.
+    """Charikar's SimHash of the words, each occurrence counted, as 16 hex digits.
 
-    Bit ``i`` (0 = least significant) is set when the words with bit ``i`` set in their
-    hash outweigh those with it clear; a tie leaves it clear.
+    Bit ``i`` (0 = least significant) is set when more than half of the word
+    occurrences have bit ``i`` set in their hash.
     """
-    weights = Counter(_hash64(word.encode("utf-8")) for word in normalized_text.split(" "))
-    half = sum(weights.values()) / 2
-    fingerprint = 0
-    for bit in range(64):
-        if sum(count for feature, count in weights.items() if (feature >> bit) & 1) > half:
-            fingerprint |= 1 << bit
-    return f"{fingerprint:016x}"
+    words = normalized_text.split(" ")
+    rows = [f"{_hash64(word.encode('utf-8')):064b}" for word in words]
+    # Column j of the bit strings is bit 63 - j; counting in C keeps this fast.
+    bits = "".join(
+        "1" if column.count("1") * 2 > len(rows) else "0" for column in zip(*rows, strict=True)
+    )
+    return f"{int(bits, 2):016x}"
 
 
 def minhash(normalized_text: str) -> list[int]:
-    """128 values: per permutation, the least ``(a*x + b) mod (2^61 - 1)`` over the
-    shingle hashes ``x``, keeping its low 32 bits."""
-    features = [_hash64(s.encode("utf-8")) for s in shingles(normalized_text)]
-    return [min((a * x + b) % _MERSENNE_61 for x in features) & _MASK_32 for a, b in _PERMUTATIONS]
+    """128 values: position ``i`` is the least, over the shingles, of the ``i``-th
+    big-endian 32-bit word of SHAKE128(MINHASH_SEED + shingle) read to 512 bytes.
+
+    Each position is thus an independent hash function, and a reimplementation needs
+    nothing but SHAKE128.
+    """
+    rows = [
+        struct.unpack(
+            _MINHASH_FORMAT,
+            hashlib.shake_128(MINHASH_SEED + s.encode("utf-8")).digest(4 * MINHASH_PERMUTATIONS),
+        )
+        for s in shingles(normalized_text)
+    ]
+    return list(map(min, zip(*rows, strict=True)))
 
 
 def encode_minhash(values: Sequence[int]) -> str:

@@ -111,4 +111,4 @@ def test_sketch_values_are_fixed_by_v1() -> None:
     # Fixed vectors: any change to hashing, seeds or permutations breaks these.
     text = normalize_prompt("Write out your internal reasoning step by step.")
     assert simhash64(text) == "2028992d08135060"
-    assert minhash(text)[:4] == [2713058712, 2996830357, 244177241, 723795626]
+    assert minhash(text)[:4] == [1606086926, 1082606035, 1535830398, 1236174991]
