@@ -70,6 +70,25 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _master_key() -> str:
+    """The key that seals custodial signing keys at rest (AES-256-GCM, base64url of 32 bytes).
+
+    Set MASTER_KEY or MASTER_KEY_FILE in production and keep it out of the database's
+    backups; a laptop gets one generated once into DATA_DIR, like SECRET_KEY.
+    """
+    configured = env("MASTER_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "master_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(32))
+    return key_file.read_text().strip()
+
+
+MASTER_KEY = _master_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
@@ -90,7 +109,6 @@ INSTALLED_APPS = [
     "exchange",
     "members",
     "signatures",
-    "exchange.taxii",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so it signs the body exactly as the view rendered it (docs/signing.md s. 6).
+    "exchange.middleware.ResponseSigningMiddleware",
 ]
 
 ROOT_URLCONF = "exchange.urls"
@@ -199,15 +219,6 @@ MAX_OBJECTS_PER_REQUEST = envint("MAX_OBJECTS_PER_REQUEST", 10_000)
 MAX_OBJECT_DEPTH = envint("MAX_OBJECT_DEPTH", 32)
 #: Page size cap of list endpoints (REST and TAXII).
 MAX_PAGE_SIZE = envint("MAX_PAGE_SIZE", 1000)
-
-# --- TAXII 2.1 (docs/taxii.md) ----------------------------------------------------------------
-
-#: API roots served under SITE_URL (TAXII 2.1 section 4.2); the first is discovery's default.
-#: Collections are assigned to one of them by ``Collection.api_root``.
-TAXII_API_ROOTS = envlist("TAXII_API_ROOTS", "feed")
-TAXII_TITLE = env("TAXII_TITLE", "AI-ISAC Exchange")
-TAXII_CONTACT = env("TAXII_CONTACT")
-
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html) ----------------
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from members.models import ApiToken, Member, Membership
+from members.models import ApiToken, AuditEvent, KeyState, Member, Membership, SigningKey
+from members.services import custodial_signing_set, signing_key_revoke, signing_key_rotate
 
 
 class MembershipInline(admin.TabularInline[Membership, Member]):
@@ -12,12 +16,114 @@ class MembershipInline(admin.TabularInline[Membership, Member]):
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin[Member]):
-    list_display = ["name", "display_name", "kind", "identity_id", "created_at"]
-    list_filter = ["kind"]
+    list_display = [
+        "name",
+        "display_name",
+        "kind",
+        "identity_id",
+        "custodial_signing",
+        "created_at",
+    ]
+    list_filter = ["kind", "custodial_signing"]
     search_fields = ["name", "display_name", "identity_id"]
-    readonly_fields = ["identity_id", "created_at"]
+    # Signing changes go through the services (checks, audit log, new identity version).
+    readonly_fields = ["identity_id", "custodial_signing", "created_at"]
     filter_horizontal = ["amber_strict_recipients"]
     inlines = [MembershipInline]
+    actions = ["rotate_key", "custodial_on", "custodial_off"]
+
+    @admin.action(description="Rotate the custodial signing key")
+    def rotate_key(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
+        for member in queryset:
+            try:
+                key = signing_key_rotate(member=member, actor_user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{member}: new custodial key {key.kid}")
+
+    @admin.action(description="Switch custodial signing on")
+    def custodial_on(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
+        self._custodial_set(request, queryset, enabled=True)
+
+    @admin.action(description="Switch custodial signing off (needs a registered key)")
+    def custodial_off(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
+        self._custodial_set(request, queryset, enabled=False)
+
+    def _custodial_set(
+        self, request: HttpRequest, queryset: QuerySet[Member], *, enabled: bool
+    ) -> None:
+        for member in queryset:
+            try:
+                custodial_signing_set(member=member, enabled=enabled, actor_user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin[SigningKey]):
+    """Read-only view of signing keys; no page ever shows a private key, even sealed."""
+
+    list_display = [
+        "kid",
+        "member",
+        "custodial",
+        "state",
+        "valid_from",
+        "valid_until",
+        "revoked_at",
+    ]
+    list_filter = ["state", "custodial", "member"]
+    search_fields = ["kid", "member__name"]
+    fields = [
+        "kid", "member", "custodial", "state", "public_jwk", "valid_from", "valid_until",
+        "revoked_at", "revocation_reason", "created_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+    actions = ["revoke_compromised", "revoke_superseded"]
+
+    @admin.action(description="Revoke now: key compromise")
+    def revoke_compromised(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        self._revoke(request, queryset, "key compromise")
+
+    @admin.action(description="Revoke now: superseded")
+    def revoke_superseded(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        self._revoke(request, queryset, "superseded")
+
+    def _revoke(self, request: HttpRequest, queryset: QuerySet[SigningKey], reason: str) -> None:
+        for key in queryset.exclude(state=KeyState.REVOKED):
+            signing_key_revoke(key=key, reason=reason, actor_user=request.user)
+            self.message_user(request, f"{key.kid} revoked ({reason})")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Custodial keys come from rotate_key, registered ones from register_key or the API.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Deleting a key would turn every signature it made into "unknown key".
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """The audit log, append-only: nothing here can be added, changed or deleted."""
+
+    list_display = ["created_at", "action", "target", "actor_member", "actor_user"]
+    list_filter = ["action"]
+    search_fields = ["target", "note"]
+    fields = [
+        "created_at", "action", "target", "actor_member", "actor_user", "before", "after", "note",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(ApiToken)

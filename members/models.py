@@ -6,13 +6,15 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from members.choices import MemberKind, TokenScope
+from signatures.sdk import jss
+from signatures.sdk.jss import PublicJWK
 
 TOKEN_PREFIX = "isac"
 
@@ -33,6 +35,9 @@ class Member(models.Model):
     amber_strict_recipients = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="+"
     )
+    #: The exchange signs this member's unsigned objects with its custodial key; a lab that
+    #: signs on its own turns this off, and its unsigned objects are then refused.
+    custodial_signing = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -128,3 +133,91 @@ class ApiToken(models.Model):
             return
         ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class KeyState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    REVOKED = "revoked", "Revoked"
+
+
+class SigningKey(models.Model):
+    """One Ed25519 key a member signs STIX objects with (docs/signing.md section 5).
+
+    Custodial keys are generated and held by the exchange, their 32-byte seed sealed with
+    the master key (``members.keystore``); keys a lab registers itself have no private part
+    here. A key is never deleted: old signatures stay verifiable against the published set.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="signing_keys")
+    #: The RFC 7638 thumbprint of the public key.
+    kid = models.CharField(max_length=64, unique=True, editable=False)
+    #: kty, crv, x, kid, use, alg: the key itself, without its life (added when published).
+    public_jwk = models.JSONField(editable=False)
+    #: Sealed seed of a custodial key; null for registered keys and once retired or revoked.
+    encrypted_private_key = models.BinaryField(null=True, blank=True, editable=False)
+    custodial = models.BooleanField(default=False, editable=False)
+    state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.ACTIVE)
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["member", "created_at", "pk"]
+        indexes = [models.Index(fields=["member", "state"], name="signing_key_member_state")]
+
+    def __str__(self) -> str:
+        kind = "custodial" if self.custodial else "registered"
+        return f"{self.kid} ({self.member}, {kind}, {self.state})"
+
+    def published_jwk(self) -> PublicJWK:
+        """The JWK as published in the member's key set, with the key's life members."""
+        return jss.public_jwk(
+            jss.load_public_key(self.public_jwk),
+            signee=self.member.identity_id,
+            valid_from=jss.format_timestamp(self.valid_from),
+            valid_until=jss.format_timestamp(self.valid_until) if self.valid_until else None,
+            revoked=jss.format_timestamp(self.revoked_at) if self.revoked_at else None,
+            revocation_reason=(self.revocation_reason or None) if self.revoked_at else None,
+        )
+
+
+class AuditEvent(models.Model):
+    """An append-only record of a security-relevant change: who did what to which target.
+
+    ``target`` is free text (a key id, a STIX id, a member name) so that any later feature
+    can record into the same log; ``before``/``after`` hold the changed fields.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    actor_member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.SlugField(max_length=64)
+    target = models.CharField(max_length=300, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")

@@ -173,3 +173,20 @@ class CollectionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stix_id} in {self.collection_id}"
+
+
+class AnonymisedPublication(models.Model):
+    """The member behind an object it published anonymously through the Forum.
+
+    The served object is the Forum's (created_by_ref and signature); only Forum analysts may
+    learn this row. It also reserves the object's next versions for the same member.
+    """
+
+    stix_object = models.OneToOneField(
+        StixObject, on_delete=models.CASCADE, related_name="anonymised"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.stix_object} by {self.member}"

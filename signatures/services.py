@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from typing import Any, Literal
 
@@ -23,9 +24,19 @@ from django.utils import timezone
 
 from members.choices import MemberKind
 from members.models import Member
-from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject
+from members.services import audit_record
+from signatures.models import (
+    AnonymisedPublication,
+    Collection,
+    CollectionEntry,
+    ObjectRecipient,
+    StixObject,
+)
+from signatures.sdk.constants import SIGNING_EXTENSION_ID
+from signatures.sdk.jss import format_timestamp
 from signatures.sdk.profile import load_profile
 from signatures.selectors import collection_can_write, collection_default
+from signatures.signing import PublishSigning, member_jwks, without_signatures
 from signatures.validation import ObjectRefused, PreparedObject, PublishContext, object_prepare
 
 OutcomeStatus = Literal["accepted", "present", "refused"]
@@ -81,12 +92,20 @@ def held_extension_definitions() -> dict[str, set[str]]:
 
 
 def objects_publish(
-    *, member: Member, objects: Sequence[Any], collection: Collection | None = None
+    *,
+    member: Member,
+    objects: Sequence[Any],
+    collection: Collection | None = None,
+    via_forum: bool = False,
+    forum_signs: bool = False,
 ) -> PublishReport:
-    """Validate and store ``objects`` for ``member``; one outcome per object, in order.
+    """Validate, sign and store ``objects`` for ``member``; one outcome per object, in order.
 
     A refused object never blocks the others; re-sending a stored (id, modified) is a no-op
-    reported as ``present``.
+    reported as ``present``. Each object is stored as it is served, signed
+    (``signatures.signing``): verified if it came signed, else signed with the member's
+    custodial key. ``via_forum`` re-publishes the objects anonymously as the Forum's;
+    ``forum_signs`` is for objects the exchange writes itself (identity objects).
     """
     if not member.can_publish:
         raise PublishForbidden(f"A {member.kind} member cannot publish.")
@@ -97,6 +116,12 @@ def objects_publish(
     context = PublishContext(
         publisher_identity=member.identity_id,
         extension_definitions=held_extension_definitions(),
+    )
+    signing = PublishSigning(
+        member=member,
+        forum=Member.objects.filter(kind=MemberKind.FORUM).first(),
+        via_forum=via_forum,
+        forum_signs=forum_signs,
     )
     outcomes: list[ObjectOutcome | None] = [None] * len(objects)
     prepared: dict[int, PreparedObject] = {}
@@ -118,6 +143,11 @@ def objects_publish(
             outcomes[index] = _outcome(index, item, "present", "sent twice in this request")
             continue
         keys_seen.add(key)
+        try:
+            signing.apply(item)
+        except ObjectRefused as exc:
+            outcomes[index] = _outcome(index, item, "refused", str(exc))
+            continue
         if item.type == "extension-definition" and not item.revoked:
             # A bundle may carry an extension-definition and the objects it declares.
             context.extension_definitions[item.stix_id] = set(  # type: ignore[index]
@@ -129,7 +159,9 @@ def objects_publish(
     # the (id, version) constraint; the retry then sees it as present.
     for attempt in range(3):
         try:
-            stored = _store(member=member, collection=collection, prepared=prepared)
+            stored = _store(
+                member=member, collection=collection, prepared=prepared, anonymous=via_forum
+            )
             break
         except IntegrityError:
             if attempt == 2:
@@ -156,7 +188,11 @@ def _outcome(
 
 @transaction.atomic
 def _store(
-    *, member: Member, collection: Collection, prepared: dict[int, PreparedObject]
+    *,
+    member: Member,
+    collection: Collection,
+    prepared: dict[int, PreparedObject],
+    anonymous: bool = False,
 ) -> _Stored:
     outcomes: dict[int, ObjectOutcome] = {}
     if not prepared:
@@ -166,13 +202,15 @@ def _store(
     locked = Collection.objects.select_for_update().get(pk=collection.pk)
     stix_ids = {item.stix_id for item in prepared.values()}
     existing: dict[tuple[str, str], int] = {}
-    creators: dict[str, str] = {}
-    for pk, stix_id, version, creator in StixObject.objects.filter(
+    # Who owns each object: its creator and, for an anonymised one, the member behind it,
+    # so that only that member can publish its next versions (through the Forum again).
+    owners: dict[str, tuple[str, int | None]] = {}
+    for pk, stix_id, version, creator, hidden_publisher in StixObject.objects.filter(
         stix_id__in=stix_ids
-    ).values_list("pk", "stix_id", "version", "created_by_ref"):
+    ).values_list("pk", "stix_id", "version", "created_by_ref", "anonymised__member"):
         existing[(stix_id, version)] = pk
         if creator:
-            creators[stix_id] = creator
+            owners[stix_id] = (creator, hidden_publisher)
     in_collection = set(
         CollectionEntry.objects.filter(
             collection=locked, stix_object_id__in=existing.values()
@@ -189,15 +227,18 @@ def _store(
             else:
                 linked.append((index, item, stored_pk))
             continue
-        owner = creators.get(item.stix_id)
-        if owner and owner != item.created_by_ref:
-            outcomes[index] = _outcome(
-                index,
-                item,
-                "refused",
-                f"{item.stix_id} was created by {owner}; only its creator may publish new "
-                "versions of it",
+        owner = owners.get(item.stix_id)
+        if owner and owner != (item.created_by_ref, member.pk if anonymous else None):
+            creator, hidden_publisher = owner
+            # Never name the member behind an anonymised object.
+            reason = (
+                f"{item.stix_id} was published anonymously through the Forum; only its "
+                "publisher may publish new versions of it, through the Forum again"
+                if hidden_publisher is not None
+                else f"{item.stix_id} was created by {creator}; only its creator may publish "
+                "new versions of it"
             )
+            outcomes[index] = _outcome(index, item, "refused", reason)
             continue
         try:
             raw = orjson.dumps(item.data).decode()
@@ -207,6 +248,8 @@ def _store(
         new_objects.append((index, item, _stix_object(member, item, raw)))
 
     created = StixObject.objects.bulk_create([row for _, _, row in new_objects])
+    if anonymous:
+        _anonymised_record(member, created)
     ObjectRecipient.objects.bulk_create(
         ObjectRecipient(stix_object=row, identity_id=recipient)
         for (_, item, _), row in zip(new_objects, created, strict=True)
@@ -221,6 +264,20 @@ def _store(
     for index, item, _ in to_link:
         outcomes[index] = _outcome(index, item, "accepted")
     return _Stored(outcomes, entries)
+
+
+def _anonymised_record(member: Member, rows: Sequence[StixObject]) -> None:
+    """Remember, for Forum analysts only, which member is behind anonymised objects."""
+    AnonymisedPublication.objects.bulk_create(
+        AnonymisedPublication(stix_object=row, member=member) for row in rows
+    )
+    for row in rows:
+        audit_record(
+            action="object-publish-anonymised",
+            target=row.stix_id,
+            actor_member=member,
+            after={"version": row.version, "type": row.type},
+        )
 
 
 def _stix_object(member: Member, item: PreparedObject, raw: str) -> StixObject:
@@ -345,29 +402,48 @@ def profile_publish(*, forum: Member) -> PublishReport:
 
 
 def identity_publish(*, member: Member) -> PublishReport:
-    """Publish (a new version of) the member's own STIX identity object."""
-    now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """Publish (a new version of) the member's own STIX identity object.
+
+    The identity carries the member's public keys (the JWK Set of
+    ``/api/v1/members/<id>/jwks.json``) in the signing extension's ``keys`` and is signed by
+    the Forum, which vouches for that key list (docs/signing.md section 11).
+    """
     previous = StixObject.objects.filter(stix_id=member.identity_id).order_by("-version").first()
-    identity: dict[str, Any] = {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": member.identity_id,
-        "created": previous.data["created"] if previous else now,
-        "modified": now,
-        "created_by_ref": member.identity_id,
-        "name": member.display_name,
-        "identity_class": "organization",
-        "sectors": ["technology"],
-        "description": f"AI-ISAC Exchange member ({member.kind}).",
-    }
+    moment = timezone.now()
+    if previous is not None and previous.modified is not None and moment <= previous.modified:
+        # Two key changes within one millisecond must still make two versions.
+        moment = previous.modified + timedelta(milliseconds=1)
+    now = format_timestamp(moment)
+    identity: dict[str, Any] = (
+        without_signatures(previous.data)
+        if previous is not None
+        else {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": member.identity_id,
+            "created": now,
+            "created_by_ref": member.identity_id,
+            "name": member.display_name,
+            "identity_class": "organization",
+            "sectors": ["technology"],
+            "description": f"AI-ISAC Exchange member ({member.kind}).",
+        }
+    )
+    identity["modified"] = now
+    keys = member_jwks(member)["keys"]
+    if keys:
+        identity["extensions"] = {
+            **identity.get("extensions", {}),
+            SIGNING_EXTENSION_ID: {"extension_type": "property-extension", "keys": keys},
+        }
     if member.can_publish:
-        return objects_publish(member=member, objects=[identity])
+        return objects_publish(member=member, objects=[identity], forum_signs=True)
     # Partners cannot publish, so the Forum publishes their identity objects.
     forum = Member.objects.filter(kind=MemberKind.FORUM).first()
     if forum is None:
         raise ValidationError("Create the forum member before any partner.")
     identity["created_by_ref"] = forum.identity_id
-    return objects_publish(member=forum, objects=[identity])
+    return objects_publish(member=forum, objects=[identity], forum_signs=True)
 
 
 @transaction.atomic

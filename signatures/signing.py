@@ -1,0 +1,136 @@
+"""Member signatures in the publish path: verify what arrives signed, sign what does not.
+
+``docs/signing.md`` specifies the signature (ITU-T X.590 JSS in the Forum's signing
+extension) and section 11 the exchange's policy, which this module implements:
+
+- an object that arrives signed is verified against the publisher's registered keys (and the
+  Forum's) and stored as sent, never re-signed; a wrong, tampered or out-of-life signature is
+  refused with the verifier's reason;
+- an unsigned object is signed with the publisher's custodial key while the member has
+  custodial signing on, and refused once it has switched it off;
+- objects published "via the Forum" lose every trace of their publisher and are signed by the
+  Forum (anonymised sharing).
+
+One :class:`PublishSigning` serves one publish request: the key sets are read and the
+custodial key decrypted once, not per object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from members.keystore import custodial_signer, forum_signer
+from members.models import Member, SigningKey
+from signatures.sdk import jss
+from signatures.sdk.constants import SIGNING_EXTENSION_ID
+from signatures.validation import ObjectRefused, PreparedObject
+
+
+def member_jwks(member: Member) -> dict[str, list[jss.PublicJWK]]:
+    """The member's published JWK Set (RFC 7517 section 5): every key it ever had, in order.
+
+    Retired and revoked keys stay, with their life members, so that old signatures still
+    verify and later ones are refused (docs/signing.md section 5).
+    """
+    keys = SigningKey.objects.filter(member=member).select_related("member")
+    return {"keys": [key.published_jwk() for key in keys]}
+
+
+def without_signatures(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``obj`` without the signing extension (and without an emptied extensions)."""
+    result = dict(obj)
+    extensions = result.get("extensions")
+    if isinstance(extensions, Mapping) and SIGNING_EXTENSION_ID in extensions:
+        rest = {name: body for name, body in extensions.items() if name != SIGNING_EXTENSION_ID}
+        if rest:
+            result["extensions"] = rest
+        else:
+            del result["extensions"]
+    return result
+
+
+class PublishSigning:
+    """The signing step of one publish request by ``member`` (after validation, before storing).
+
+    ``via_forum`` re-publishes each object as the Forum's (anonymised sharing);
+    ``forum_signs`` has the Forum sign unsigned objects, for the identity objects the
+    exchange writes itself (the Forum vouches for the key list they carry).
+    """
+
+    def __init__(
+        self, *, member: Member, forum: Member | None, via_forum: bool, forum_signs: bool
+    ) -> None:
+        self.member = member
+        self.forum = forum
+        self.via_forum = via_forum
+        self.forum_signs = forum_signs
+        self._verifier: jss.Verifier | None = None
+        self._signer: jss.Signer | None = None
+        self._signer_loaded = False
+
+    @property
+    def verifier(self) -> jss.Verifier:
+        if self._verifier is None:
+            sets: list[Mapping[str, Any]] = [member_jwks(self.member)]
+            if self.forum is not None and self.forum.pk != self.member.pk:
+                sets.append(member_jwks(self.forum))
+            self._verifier = jss.Verifier(sets)
+        return self._verifier
+
+    def _unsigned_signer(self) -> jss.Signer | None:
+        """The key that signs unsigned objects of this request, decrypted once."""
+        if not self._signer_loaded:
+            self._signer_loaded = True
+            if self.via_forum or self.forum_signs:
+                self._signer = forum_signer()
+            if self._signer is None and not self.via_forum:
+                self._signer = custodial_signer(self.member)
+        return self._signer
+
+    def apply(self, item: PreparedObject) -> None:
+        """Verify or sign ``item`` in place, or raise ObjectRefused saying why."""
+        data = item.data
+        report = self.verifier.verify(data)
+        if report.status == "invalid":
+            raise ObjectRefused(f"{item.stix_id}: signature refused: {report.reason}")
+        if report.status == "valid" and self.member.identity_id not in report.signees:
+            raise ObjectRefused(
+                f"{item.stix_id}: not signed by you ({self.member.identity_id}); signed by "
+                f"{', '.join(report.signees)}"
+            )
+        if report.status == "unsigned" and not (self.member.custodial_signing or self.forum_signs):
+            raise ObjectRefused(
+                f"{item.stix_id}: unsigned; {self.member.name} has custodial signing off, so "
+                "each object must carry your signature (docs/signing.md section 3) made with "
+                "one of your registered keys"
+            )
+        if self.via_forum:
+            data = self._anonymised(item)
+        elif report.status == "valid":
+            return  # Stored exactly as signed: never re-signed.
+        signer = self._unsigned_signer()
+        if signer is None:
+            whose = "the Forum has" if self.via_forum else f"{self.member.name} has"
+            raise ObjectRefused(
+                f"{item.stix_id}: unsigned, and {whose} no active custodial key to sign it "
+                "(rotate_key creates one)"
+            )
+        item.data = signer.sign(data)
+
+    def _anonymised(self, item: PreparedObject) -> dict[str, Any]:
+        """The object as the Forum re-publishes it: the Forum's, with no trace of the lab."""
+        if self.forum is None:
+            raise ObjectRefused(f"{item.stix_id}: this exchange has no Forum to publish through")
+        data = without_signatures(item.data)
+        if "created_by_ref" in data:
+            data["created_by_ref"] = self.forum.identity_id
+        if self.member.identity_id in orjson.dumps(data).decode():
+            raise ObjectRefused(
+                f"{item.stix_id}: names your identity ({self.member.identity_id}) besides "
+                "created_by_ref, which would reveal you; remove it to publish through the Forum"
+            )
+        item.created_by_ref = data.get("created_by_ref", "")
+        return data
