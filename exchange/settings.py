@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "exchange",
     "members",
     "signatures",
+    "exchange.taxii",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,15 @@ MAX_OBJECTS_PER_REQUEST = envint("MAX_OBJECTS_PER_REQUEST", 10_000)
 MAX_OBJECT_DEPTH = envint("MAX_OBJECT_DEPTH", 32)
 #: Page size cap of list endpoints (REST and TAXII).
 MAX_PAGE_SIZE = envint("MAX_PAGE_SIZE", 1000)
+
+# --- TAXII 2.1 (docs/taxii.md) ----------------------------------------------------------------
+
+#: API roots served under SITE_URL (TAXII 2.1 section 4.2); the first is discovery's default.
+#: Collections are assigned to one of them by ``Collection.api_root``.
+TAXII_API_ROOTS = envlist("TAXII_API_ROOTS", "feed")
+TAXII_TITLE = env("TAXII_TITLE", "AI-ISAC Exchange")
+TAXII_CONTACT = env("TAXII_CONTACT")
+
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html) ----------------
 
