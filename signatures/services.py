@@ -26,6 +26,7 @@ from members.choices import MemberKind
 from members.models import Member
 from members.services import audit_record
 from signatures.models import (
+    STIX_MEDIA_TYPE,
     AnonymisedPublication,
     Collection,
     CollectionEntry,
@@ -474,6 +475,7 @@ def collection_create(
         description=description,
         alias=alias,
         partners_read_amber_strict=partners_read_amber_strict,
+        media_types=[STIX_MEDIA_TYPE],
     )
     collection.full_clean()
     collection.save()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Expression
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from exchange.taxii.pagination import timestamp_format
@@ -17,7 +17,10 @@ def version_text() -> Expression:
     The ``version`` column is padded to 9 fraction digits for exact comparison; clients
     compare versions with the objects' own timestamps, so they get the text back as sent.
     """
-    return Coalesce(KT("stix_object__data__modified"), KT("stix_object__data__created"))
+    return Coalesce(
+        KeyTextTransform("modified", "stix_object__data"),
+        KeyTextTransform("created", "stix_object__data"),
+    )
 
 
 def version_or_date_added(version: str | None, date_added: datetime) -> str:
