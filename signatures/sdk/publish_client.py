@@ -311,7 +311,11 @@ def _summary(state: State, malformed: list[tuple[str, str]], out: TextIO) -> Non
     if state.refused:
         out.write("refused objects:\n")
         for entry in state.refused:
-            out.write(f"  {entry['where']}: {entry['id']}: {entry['reason']}\n")
+            # The exchange's reasons usually start with the object id already.
+            reason = entry["reason"]
+            if not reason.startswith(entry["id"]):
+                reason = f"{entry['id']}: {reason}"
+            out.write(f"  {entry['where']}: {reason}\n")
 
 
 def publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -174,7 +174,7 @@ def test_refusals_are_listed_with_reasons(exchange: FakeExchange, tmp_path: Path
     assert run(exchange, str(source)) == 1
     out = capsys.readouterr().out
     assert "accepted: 2\npresent: 0\nrefused: 1\n" in out
-    assert f"line 2: {objects[1]['id']}: {objects[1]['id']}: refused for the test" in out
+    assert f"line 2: {objects[1]['id']}: refused for the test" in out
 
 
 def test_malformed_lines_are_reported_not_dropped(
