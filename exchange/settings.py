@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "members",
     "signatures",
     "exchange.taxii",
+    "exchange.fanout",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a generous timeout lets the web server and the worker
     # share the file without "database is locked" under a burst of publishes.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # A file, not ":memory:", for the test database: the fan-out tests run a Celery worker
+    # in a subprocess, which must see the same database as the test.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Security -------------------------------------------------------------------------------
@@ -253,6 +257,46 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- Fan-out (docs/fanout.md) ---------------------------------------------------------------
+
+#: The fan-out heartbeat, the one periodic task: it drains the outbox and re-queues any
+#: subscription whose pump was lost (dead worker, broker outage). Publishes also queue it at
+#: once, so this interval bounds the delay only when that kick was lost. Expired copies are
+#: dropped, so a worker back from an outage does not run a backlog of heartbeats.
+FANOUT_HEARTBEAT_MS = envint("FANOUT_HEARTBEAT_MS", 1000)
+CELERY_BEAT_SCHEDULE = {
+    "fanout-heartbeat": {
+        "task": "fanout.dispatch",
+        "schedule": FANOUT_HEARTBEAT_MS / 1000,
+        "options": {"expires": max(5.0, 5 * FANOUT_HEARTBEAT_MS / 1000)},
+    },
+}
+#: Allow plain http:// webhook and TAXII push URLs to any host (tests; DEBUG allows it too).
+FANOUT_ALLOW_HTTP = envbool("FANOUT_ALLOW_HTTP", "false")
+#: Attempts before a delivery is dead-lettered.
+FANOUT_MAX_ATTEMPTS = envint("FANOUT_MAX_ATTEMPTS", 10)
+FANOUT_BACKOFF_BASE_MS = envint("FANOUT_BACKOFF_BASE_MS", 1000)
+FANOUT_BACKOFF_MAX_MS = envint("FANOUT_BACKOFF_MAX_MS", 300_000)
+#: The longest Retry-After honoured; a larger one is cut to this.
+FANOUT_RETRY_AFTER_MAX_MS = envint("FANOUT_RETRY_AFTER_MAX_MS", 3_600_000)
+FANOUT_CONNECT_TIMEOUT_MS = envint("FANOUT_CONNECT_TIMEOUT_MS", 3000)
+FANOUT_READ_TIMEOUT_MS = envint("FANOUT_READ_TIMEOUT_MS", 10_000)
+#: A sender's hold on a subscription; must outlast one attempt (a TAXII push makes two
+#: requests), as a sender that outlives its lease may overlap the next one.
+FANOUT_LEASE_SECONDS = envint("FANOUT_LEASE_SECONDS", 60)
+#: How long a queued pump is trusted to run before the heartbeat queues another.
+FANOUT_KICK_TTL_SECONDS = envint("FANOUT_KICK_TTL_SECONDS", 30)
+#: Undelivered objects after which a subscription is paused (with the reason recorded).
+FANOUT_MAX_BACKLOG = envint("FANOUT_MAX_BACKLOG", 100_000)
+FANOUT_MAX_BATCH = envint("FANOUT_MAX_BATCH", 1000)
+#: Outbox entries matched per dispatcher transaction.
+FANOUT_DISPATCH_BATCH = envint("FANOUT_DISPATCH_BATCH", 1000)
+#: Deliveries one pump run sends before it yields its worker to other subscriptions.
+FANOUT_PUMP_ROUNDS = envint("FANOUT_PUMP_ROUNDS", 20)
+#: Dispatched outbox entries and delivered deliveries are kept this long (dead letters stay).
+FANOUT_RETENTION_HOURS = envint("FANOUT_RETENTION_HOURS", 168)
 
 # --- Logging --------------------------------------------------------------------------------
 

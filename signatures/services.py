@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from members.choices import MemberKind
+from exchange.fanout.services import outbox_record
 from members.models import Member
 from members.services import audit_record
 from signatures.models import (
@@ -319,6 +320,8 @@ def _entries_add(
     _entry_flags_settle(collection, {entry.stix_id for entry in entries}, new=entries)
     created = CollectionEntry.objects.bulk_create(entries)
     collection.save(update_fields=["last_date_added"])
+    # Same transaction as the entries: an accepted object is never missed by the fan-out.
+    outbox_record(entries=created)
     return created
 
 

@@ -1,0 +1,162 @@
+"""Fan-out in the admin: subscriptions with their health, deliveries with the dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from exchange.fanout import services
+from exchange.fanout.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    OutboxEntry,
+    Subscription,
+)
+from exchange.fanout.selectors import subscription_health
+
+
+class SubscriptionForm(forms.ModelForm[Subscription]):
+    taxii_password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="TAXII push only. Stored encrypted; leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "owner",
+            "name",
+            "channel",
+            "url",
+            "taxii_user",
+            "collections",
+            "object_types",
+            "labels",
+            "kill_chain_phases",
+            "min_confidence",
+            "tlp_ceiling",
+            "max_batch",
+            "max_wait_ms",
+            "status",
+            "paused_reason",
+        ]
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            services.url_check(url)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return url
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
+    form = SubscriptionForm
+    list_display = [
+        "name",
+        "owner",
+        "channel",
+        "status",
+        "last_success_at",
+        "consecutive_failures",
+        "paused_reason",
+    ]
+    list_filter = ["status", "channel", "owner"]
+    search_fields = ["name", "url", "owner__name"]
+    filter_horizontal = ["collections"]
+    readonly_fields = ["id", "created_at", "last_success_at", "last_failure_at", "health"]
+    actions = ["pause", "resume", "replay_dead_letters"]
+
+    @admin.display(description="Health")
+    def health(self, obj: Subscription) -> str:
+        if obj.pk is None:
+            return "-"
+        rows = subscription_health(obj)
+        return format_html_join(
+            "", "<div><b>{}</b>: {}</div>", ((key, value) for key, value in rows.items())
+        )
+
+    def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        password = form.cleaned_data.get("taxii_password")
+        if password:
+            services.subscription_update(subscription=obj, taxii_password=password)
+        if not change and obj.channel == Channel.WEBHOOK:
+            secret = services.subscription_secret_rotate(subscription=obj)
+            messages.warning(
+                request, f"Webhook signing secret, shown this once — copy it now: {secret}"
+            )
+
+    @admin.action(description="Pause the selected subscriptions")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset:
+            services.subscription_pause(
+                subscription=subscription, reason=f"paused by {request.user} in the admin"
+            )
+
+    @admin.action(description="Resume the selected subscriptions")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset:
+            services.subscription_resume(subscription=subscription)
+
+    @admin.action(description="Replay every dead letter of the selected subscriptions")
+    def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        dead = Delivery.objects.filter(subscription__in=queryset, state=DeliveryState.DEAD)
+        count = services.deliveries_replay(deliveries=dead.order_by("first_seq"))
+        messages.info(request, f"{count} dead letter(s) queued again.")
+
+
+class DeliveryAttemptInline(admin.TabularInline[DeliveryAttempt, Delivery]):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "started_at", "status_code", "latency_ms", "error"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin[Delivery]):
+    list_display = [
+        "id",
+        "subscription",
+        "state",
+        "first_seq",
+        "object_count",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "dead_at",
+    ]
+    list_filter = ["state", "subscription"]
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+    inlines = [DeliveryAttemptInline]
+    actions = ["replay"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Replay the selected dead letters")
+    def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = services.deliveries_replay(deliveries=queryset.order_by("first_seq"))
+        messages.info(request, f"{count} dead letter(s) queued again.")
+
+
+@admin.register(OutboxEntry)
+class OutboxEntryAdmin(admin.ModelAdmin[OutboxEntry]):
+    list_display = ["id", "collection_entry", "created_at", "dispatched_at"]
+    readonly_fields = ["collection_entry", "created_at", "dispatched_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

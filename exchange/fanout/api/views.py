@@ -1,0 +1,156 @@
+"""``/api/v1/subscriptions/``: manage push subscriptions, watch their health, replay dead
+letters. Any member manages its own subscriptions (reading is what they do, so the read
+scope suffices); the Forum sees all of them and may create them for any member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.fanout import services
+from exchange.fanout.api.serializers import DeliverySerializer, SubscriptionSerializer
+from exchange.fanout.models import Delivery, DeliveryState, Subscription
+from exchange.fanout.selectors import subscription_health, subscriptions_of
+from members.choices import MemberKind
+from members.models import Member
+
+
+def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return exceptions.ValidationError(detail)
+
+
+def _subscription(request: Request, subscription_id: str) -> Subscription:
+    member: Member = request.user  # type: ignore[assignment]
+    return get_object_or_404(subscriptions_of(member).select_related("owner"), pk=subscription_id)
+
+
+class SubscriptionListView(APIView):
+    @extend_schema(responses=SubscriptionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        rows = subscriptions_of(member).select_related("owner").prefetch_related("collections")
+        return Response(SubscriptionSerializer(rows, many=True).data)
+
+    @extend_schema(request=SubscriptionSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        """Create a subscription; a webhook's signing ``secret`` is in this answer only."""
+        member: Member = request.user  # type: ignore[assignment]
+        serializer = SubscriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields: dict[str, Any] = dict(serializer.validated_data)
+        owner = fields.pop("owner", member)
+        if owner != member and member.kind != MemberKind.FORUM:
+            raise exceptions.PermissionDenied("Only the Forum creates subscriptions for others.")
+        try:
+            subscription, secret = services.subscription_create(owner=owner, **fields)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        body = dict(SubscriptionSerializer(subscription).data)
+        if secret:
+            body["secret"] = secret
+        return Response(body, status=201)
+
+
+class SubscriptionDetailView(APIView):
+    @extend_schema(responses=SubscriptionSerializer)
+    def get(self, request: Request, subscription_id: str) -> Response:
+        return Response(SubscriptionSerializer(_subscription(request, subscription_id)).data)
+
+    @extend_schema(request=SubscriptionSerializer, responses=SubscriptionSerializer)
+    def patch(self, request: Request, subscription_id: str) -> Response:
+        subscription = _subscription(request, subscription_id)
+        serializer = SubscriptionSerializer(subscription, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields: dict[str, Any] = dict(serializer.validated_data)
+        for fixed in ("owner", "channel"):
+            if fixed in fields and fields.pop(fixed) != getattr(subscription, fixed):
+                raise exceptions.ValidationError({fixed: "Fixed at creation."})
+        try:
+            services.subscription_update(subscription=subscription, **fields)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        return Response(SubscriptionSerializer(subscription).data)
+
+    def delete(self, request: Request, subscription_id: str) -> Response:
+        _subscription(request, subscription_id).delete()
+        return Response(status=204)
+
+
+class SubscriptionPauseView(APIView):
+    @extend_schema(request=None, responses=SubscriptionSerializer)
+    def post(self, request: Request, subscription_id: str) -> Response:
+        subscription = _subscription(request, subscription_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = str(data.get("reason") or "paused by its owner")
+        services.subscription_pause(subscription=subscription, reason=reason)
+        return Response(SubscriptionSerializer(subscription).data)
+
+
+class SubscriptionResumeView(APIView):
+    @extend_schema(request=None, responses=SubscriptionSerializer)
+    def post(self, request: Request, subscription_id: str) -> Response:
+        subscription = _subscription(request, subscription_id)
+        services.subscription_resume(subscription=subscription)
+        return Response(SubscriptionSerializer(subscription).data)
+
+
+class SubscriptionSecretView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, subscription_id: str) -> Response:
+        """Replace the webhook signing secret; the new one is in this answer only."""
+        subscription = _subscription(request, subscription_id)
+        try:
+            secret = services.subscription_secret_rotate(subscription=subscription)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        return Response({"id": str(subscription.pk), "secret": secret})
+
+
+class SubscriptionHealthView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, subscription_id: str) -> Response:
+        return Response(subscription_health(_subscription(request, subscription_id)))
+
+
+class DeliveryListView(APIView):
+    @extend_schema(responses=DeliverySerializer(many=True))
+    def get(self, request: Request, subscription_id: str) -> Response:
+        """The newest deliveries (at most 100), ``?state=dead`` for the dead letters."""
+        subscription = _subscription(request, subscription_id)
+        rows = Delivery.objects.filter(subscription=subscription)
+        state = request.query_params.get("state")
+        if state:
+            if state not in DeliveryState.values:
+                raise exceptions.ValidationError({"state": f"One of {DeliveryState.values}."})
+            rows = rows.filter(state=state)
+        rows = rows.order_by("-first_seq").prefetch_related("attempts_log")[:100]
+        return Response(DeliverySerializer(rows, many=True).data)
+
+
+class DeliveryReplayView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, subscription_id: str, delivery_id: str) -> Response:
+        """Send one dead letter again."""
+        subscription = _subscription(request, subscription_id)
+        delivery = get_object_or_404(Delivery, pk=delivery_id, subscription=subscription)
+        if not services.delivery_replay(delivery=delivery):
+            raise exceptions.ValidationError({"state": "Only a dead letter can be replayed."})
+        return Response({"replayed": 1})
+
+
+class SubscriptionReplayView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, subscription_id: str) -> Response:
+        """Send every dead letter of the subscription again, oldest first."""
+        subscription = _subscription(request, subscription_id)
+        dead = Delivery.objects.filter(subscription=subscription, state=DeliveryState.DEAD)
+        return Response({"replayed": services.deliveries_replay(deliveries=dead)})

@@ -1,0 +1,158 @@
+"""Sending one delivery over its channel: a signed webhook POST or a TAXII 2.1 Add Objects.
+
+Stored objects are embedded as the exact text they were accepted as (orjson.Fragment), so
+the member signatures inside them verify at the receiver byte for byte.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from taxii2client.common import _HTTPConnection
+from taxii2client.exceptions import TAXIIServiceException
+from taxii2client.v21 import MEDIA_TYPE_TAXII_V21, Collection
+
+from exchange.api.renderers import stored_json
+from exchange.fanout import webhook
+from signatures.models import STIX_MEDIA_TYPE
+
+USER_AGENT = "ai-isac-exchange-fanout/1"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one attempt came to; ``retry_after`` is the receiver's wish in seconds."""
+
+    ok: bool
+    retryable: bool
+    status_code: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+
+
+def bundle_body(delivery_id: str, raws: list[str]) -> bytes:
+    """A STIX 2.1 bundle (section 8) named after the delivery, objects embedded verbatim."""
+    bundle: dict[str, Any] = {
+        "type": "bundle",
+        "id": f"bundle--{delivery_id}",
+        "objects": [stored_json(raw) for raw in raws],
+    }
+    return orjson.dumps(bundle)
+
+
+def envelope_body(raws: list[str]) -> bytes:
+    """A TAXII 2.1 envelope (section 3.7), objects embedded verbatim."""
+    return orjson.dumps({"more": False, "objects": [stored_json(raw) for raw in raws]})
+
+
+def retry_after_parse(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def result_of_status(status_code: int, retry_after: str | None, detail: str = "") -> SendResult:
+    """2xx succeeds; 429 and 5xx are retried; every other status is final."""
+    if 200 <= status_code < 300:
+        return SendResult(ok=True, retryable=False, status_code=status_code)
+    retryable = status_code == 429 or status_code >= 500
+    return SendResult(
+        ok=False,
+        retryable=retryable,
+        status_code=status_code,
+        error=detail or f"HTTP {status_code}",
+        retry_after=retry_after_parse(retry_after) if retryable else None,
+    )
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.FANOUT_CONNECT_TIMEOUT_MS / 1000, settings.FANOUT_READ_TIMEOUT_MS / 1000)
+
+
+def webhook_send(
+    *, url: str, secret: str, subscription_id: str, delivery_id: str, attempt: int, body: bytes
+) -> SendResult:
+    headers = {
+        "Content-Type": STIX_MEDIA_TYPE,
+        "User-Agent": USER_AGENT,
+        webhook.SIGNATURE_HEADER: webhook.signature_header(secret, body),
+        webhook.DELIVERY_HEADER: delivery_id,
+        webhook.SUBSCRIPTION_HEADER: subscription_id,
+        webhook.ATTEMPT_HEADER: str(attempt),
+    }
+    try:
+        # No redirects: a redirect would send signed threat data to a URL nobody vetted.
+        response = requests.post(
+            url, data=body, headers=headers, timeout=_timeout(), allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
+    with response:
+        return result_of_status(
+            response.status_code, response.headers.get("Retry-After"), response.text[:500]
+        )
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """taxii2-client takes no timeout: give every request of its session ours."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = _timeout()
+        return super().send(request, **kwargs)
+
+
+def taxii_push(*, url: str, user: str, password: str, body: bytes) -> SendResult:
+    """TAXII 2.1 Add Objects (section 5.5) to the remote collection at ``url``.
+
+    The status resource decides: any failure it lists is final (the remote refused those
+    objects and would refuse them again); "pending" is accepted, the server owns it now.
+    """
+    conn = _HTTPConnection(user=user or None, password=password or None)
+    conn.session.headers["User-Agent"] = USER_AGENT
+    conn.session.max_redirects = 0
+    for prefix in ("http://", "https://"):
+        conn.session.mount(prefix, _TimeoutAdapter())
+    try:
+        collection = Collection(url, conn=conn)
+        status = collection.add_objects(
+            body,
+            wait_for_completion=False,
+            accept=MEDIA_TYPE_TAXII_V21,
+            content_type=MEDIA_TYPE_TAXII_V21,
+        )
+    except requests.HTTPError as exc:
+        response = exc.response
+        if response is None:
+            return SendResult(ok=False, retryable=True, error=str(exc))
+        return result_of_status(
+            response.status_code, response.headers.get("Retry-After"), response.text[:500]
+        )
+    except requests.RequestException as exc:
+        return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
+    except (TAXIIServiceException, ValueError) as exc:
+        # A server that is not (or not yet) a TAXII 2.1 server, or a read-only collection.
+        return SendResult(ok=False, retryable=False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+    if status.failure_count:
+        failures = "; ".join(
+            f"{item.get('id')}: {item.get('message', '')}" for item in (status.failures or [])
+        )
+        return SendResult(ok=False, retryable=False, status_code=202, error=failures[:2000])
+    return SendResult(ok=True, retryable=False, status_code=202)

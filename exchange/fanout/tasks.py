@@ -1,0 +1,23 @@
+"""Celery tasks of the fan-out: thin wrappers that take ids and call the services.
+
+Both are idempotent and acknowledged late: a task lost with its worker is run again (or
+re-queued by the heartbeat), and running one twice does no double work.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from exchange.fanout import services
+
+
+@shared_task(name="fanout.dispatch", acks_late=True, ignore_result=True)
+def dispatch() -> None:
+    """The heartbeat (settings.CELERY_BEAT_SCHEDULE) and the after-publish kick."""
+    services.heartbeat()
+
+
+@shared_task(name="fanout.pump", acks_late=True, ignore_result=True)
+def pump(subscription_id: str) -> None:
+    """Send one subscription's due deliveries, in order."""
+    services.subscription_pump(subscription_id=subscription_id)
