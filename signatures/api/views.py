@@ -92,12 +92,27 @@ class ObjectListView(APIView):
             body["next"] = cursor_encode(page[-1][0])
         return Response(body)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter(
+                "via",
+                str,
+                enum=["forum"],
+                description="forum: share anonymously; the Forum re-publishes and signs "
+                "each object as its own (docs/signing.md section 11).",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
+        via = request.query_params.get("via", "")
+        if via not in {"", "forum"}:
+            raise exceptions.ValidationError({"via": "The only intermediary is 'forum'."})
         objects = objects_from_body(request.data)
         try:
-            report = objects_publish(member=member, objects=objects)
+            report = objects_publish(member=member, objects=objects, via_forum=via == "forum")
         except PublishForbidden as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
         refused = report.count("refused")
