@@ -299,7 +299,7 @@ def _stix_object(member: Member, item: PreparedObject, raw: str) -> StixObject:
 
 
 def _entries_add(
-    collection: Collection, items: Iterable[tuple[PreparedObject, int]]
+    collection: Collection, items: Iterable[tuple[PreparedObject | StixObject, int]]
 ) -> list[CollectionEntry]:
     """Add object versions to a locked collection, keeping is_latest / is_first exact."""
     now = timezone.now()
@@ -356,6 +356,29 @@ def _entry_flags_settle(
                 changes[("is_first", first)].append(entry.pk)
     for (flag, value), pks in changes.items():
         CollectionEntry.objects.filter(pk__in=pks).update(**{flag: value})
+
+
+@transaction.atomic
+def collection_objects_add(
+    *, member: Member, collection: Collection, stix_ids: Iterable[str]
+) -> list[CollectionEntry]:
+    """Add every stored version of ``stix_ids`` to ``collection``; the entries written.
+
+    For curation (the Forum releasing members' objects to the partner feed): versions
+    already in the collection are skipped, the others get new date_added values there
+    (TAXII 2.1 section 5.4) and go to the fan-out. Visibility is still applied on read.
+    """
+    if not collection_can_write(member, collection):
+        raise PublishForbidden(f"You may not write to the collection {collection.id}.")
+    ids = set(stix_ids)
+    locked = Collection.objects.select_for_update().get(pk=collection.pk)
+    present = CollectionEntry.objects.filter(collection=locked, stix_id__in=ids)
+    rows = (
+        StixObject.objects.filter(stix_id__in=ids)
+        .exclude(pk__in=present.values("stix_object_id"))
+        .order_by("stix_id", "version")
+    )
+    return _entries_add(locked, [(row, row.pk) for row in rows])
 
 
 @transaction.atomic
