@@ -201,7 +201,8 @@ class Client:
             except requests.RequestException as exc:
                 problem, wait = f"connection failed: {exc}", None
             else:
-                if response.status_code in (200, 207):
+                # 422 is the exchange's answer when every object was refused: still a report.
+                if response.status_code in (200, 207, 422):
                     return self._results(response, len(batch))
                 if response.status_code not in _RETRY_STATUSES:
                     raise PublishError(
