@@ -160,6 +160,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # in a subprocess, which must see the same database as the test.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Opt in now to Django 6's default: a URL typed without a scheme means https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Security -------------------------------------------------------------------------------
 
@@ -232,7 +234,6 @@ MAX_PAGE_SIZE = envint("MAX_PAGE_SIZE", 1000)
 TAXII_API_ROOTS = envlist("TAXII_API_ROOTS", "feed")
 TAXII_TITLE = env("TAXII_TITLE", "AI-ISAC Exchange")
 TAXII_CONTACT = env("TAXII_CONTACT")
-
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html) ----------------
 
