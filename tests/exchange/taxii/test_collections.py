@@ -1,0 +1,130 @@
+"""Discovery (4.1), API roots (4.2), Collections (5.1) and Collection (5.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.management import call_command
+from django.test import override_settings
+
+from members.models import Member
+from signatures.models import Collection
+from signatures.services import collection_create
+from tests.exchange.taxii.conftest import TAXII, Taxii, collection_url, indicator
+from tests.exchange.taxii.test_media_types import assert_taxii_error
+
+
+@override_settings(SITE_URL="https://isac.example", TAXII_API_ROOTS=["feed", "labs"])
+def test_it_answers_discovery_with_every_api_root(
+    taxii_for: Callable[..., Taxii], lab_a: Member
+) -> None:
+    response = taxii_for(lab_a).get("/taxii2/")
+    assert response.status_code == 200 and response["Content-Type"] == TAXII
+    body = response.json()
+    assert body["title"]
+    assert body["default"] == "https://isac.example/feed/"
+    assert body["api_roots"] == ["https://isac.example/feed/", "https://isac.example/labs/"]
+
+
+@override_settings(MAX_CONTENT_LENGTH=12345, TAXII_API_ROOTS=["feed", "labs"])
+def test_it_describes_each_api_root(taxii_for: Callable[..., Taxii], lab_a: Member) -> None:
+    for root in ("feed", "labs"):
+        response = taxii_for(lab_a).get(f"/{root}/")
+        assert response.status_code == 200 and response["Content-Type"] == TAXII
+        body = response.json()
+        assert body["versions"] == [TAXII]
+        assert body["max_content_length"] == 12345
+        assert root in body["title"]
+    assert_taxii_error(taxii_for(lab_a).get("/other/"), 404)
+
+
+def test_it_lists_the_collections_a_member_may_read_or_write(
+    taxii_for: Callable[..., Taxii],
+    lab_a: Member,
+    lab_b: Member,
+    partner: Member,
+    shared: Collection,
+) -> None:
+    private = collection_create(title="Lab A only", readers=[lab_a], writers=[lab_a])
+    drop_box = collection_create(title="Drop box", readers=[], writers=[lab_a, lab_b])
+
+    def listed(member: Member) -> dict[str, dict]:
+        response = taxii_for(member).get("/feed/collections/")
+        assert response.status_code == 200 and response["Content-Type"] == TAXII
+        return {c["title"]: c for c in response.json()["collections"]}
+
+    mine = listed(lab_a)
+    assert {"Shared", "Lab A only", "Drop box", "Distillation signatures"} <= set(mine)
+    assert (mine["Shared"]["can_read"], mine["Shared"]["can_write"]) == (True, True)
+    assert (mine["Drop box"]["can_read"], mine["Drop box"]["can_write"]) == (False, True)
+    assert mine["Shared"]["media_types"] == ["application/stix+json;version=2.1"]
+    assert set(mine["Shared"]) >= {"id", "title", "can_read", "can_write", "media_types"}
+    assert "Lab A only" not in listed(lab_b)
+    theirs = listed(partner)
+    assert "Drop box" not in theirs and "Lab A only" not in theirs
+    assert (theirs["Shared"]["can_read"], theirs["Shared"]["can_write"]) == (True, False)
+
+    assert taxii_for(lab_a).get(collection_url(private)).json()["title"] == "Lab A only"
+    assert_taxii_error(taxii_for(lab_b).get(collection_url(private)), 404)
+    assert_taxii_error(taxii_for(lab_b).get(collection_url(private, "objects/")), 404)
+    assert_taxii_error(taxii_for(lab_b).get(collection_url(private, "manifest/")), 404)
+    # Write-only: the collection exists for its writers, reading it is forbidden.
+    assert_taxii_error(taxii_for(lab_b).get(collection_url(drop_box, "objects/")), 403)
+    body = {"objects": [indicator(lab_b.identity_id, 1)]}
+    assert taxii_for(lab_b).post(collection_url(drop_box, "objects/"), body).status_code == 202
+
+
+def test_it_answers_404_for_a_malformed_or_unknown_collection_id(
+    taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection
+) -> None:
+    taxii = taxii_for(lab_a)
+    assert_taxii_error(taxii.get("/feed/collections/not-a-uuid/"), 404)
+    assert_taxii_error(taxii.get("/feed/collections/6b1f1a53-0000-4000-8000-0000000000aa/"), 404)
+
+
+@override_settings(TAXII_API_ROOTS=["feed", "labs"])
+def test_it_serves_a_collection_under_its_own_api_root_only(
+    taxii_for: Callable[..., Taxii], lab_a: Member
+) -> None:
+    labs = collection_create(title="Labs", readers=[lab_a], writers=[], api_root="labs")
+    assert taxii_for(lab_a).get(f"/labs/collections/{labs.id}/").status_code == 200
+    assert_taxii_error(taxii_for(lab_a).get(f"/feed/collections/{labs.id}/"), 404)
+
+
+def test_it_creates_a_collection_from_the_command_line(
+    capsys, lab_a: Member, lab_b: Member, partner: Member
+) -> None:  # type: ignore[no-untyped-def]
+    call_command(
+        "create_collection",
+        "--title",
+        "Partners feed",
+        "--readers",
+        "lab-a,partner",
+        "--writers",
+        "lab-b",
+        "--description",
+        "For partners",
+        "--partners-read-amber-strict",
+    )
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    collection = Collection.objects.get(pk=last_line)
+    assert collection.title == "Partners feed" and collection.api_root == "feed"
+    assert collection.description == "For partners" and collection.partners_read_amber_strict
+    assert set(collection.readers.all()) == {lab_a, partner}
+    assert set(collection.writers.all()) == {lab_b}
+
+
+def test_it_refuses_partners_as_writers_and_unknown_members_or_roots(
+    lab_a: Member, partner: Member
+) -> None:
+    import pytest
+    from django.core.management.base import CommandError
+
+    for args, message in [
+        (["--writers", "partner"], "Read-only"),
+        (["--readers", "nobody"], "nobody"),
+        (["--api-root", "elsewhere"], "elsewhere"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            call_command("create_collection", "--title", "T", *args)
+    assert not Collection.objects.filter(title="T").exists()
