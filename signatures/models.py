@@ -25,6 +25,30 @@ class TlpLevel(models.TextChoices):
     RED = "red", "TLP:RED"
 
 
+#: The default collection's id is fixed so a TAXII client configured against one install
+#: works against a fresh one.
+DEFAULT_COLLECTION_ID = uuid.UUID("6b1f1a53-4c5e-4a5b-9b7d-2f0c6c1de001")
+
+
+class CollectionQuerySet(models.QuerySet["Collection"]):
+    def default(self) -> Collection:
+        """The collection the REST publish API writes to.
+
+        A migration creates it; it is re-created here if it was deleted (or flushed), so
+        publishing never fails for want of it.
+        """
+        collection, _ = self.get_or_create(
+            is_default=True,
+            defaults={
+                "id": DEFAULT_COLLECTION_ID,
+                "title": "Distillation signatures",
+                "description": "Signatures of AI distillation campaigns published by member labs.",
+                "alias": "distillation",
+            },
+        )
+        return collection
+
+
 class Collection(models.Model):
     """A TAXII 2.1 Collection (section 5.2): a named feed with its readers and writers."""
 
@@ -43,6 +67,8 @@ class Collection(models.Model):
     #: Last date_added handed out; the row is locked while a publish assigns new ones.
     last_date_added = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects: ClassVar[CollectionQuerySet] = CollectionQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["api_root", "title"]

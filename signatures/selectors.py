@@ -16,8 +16,8 @@ from signatures.models import Collection, CollectionEntry, ObjectRecipient, Stix
 
 
 def collection_default() -> Collection:
-    """The collection the REST publish API writes to (created by a migration)."""
-    return Collection.objects.get(is_default=True)
+    """The collection the REST publish API writes to."""
+    return Collection.objects.default()
 
 
 def collections_readable_by(member: Member) -> QuerySet[Collection]:

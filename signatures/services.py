@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from members.choices import MemberKind
 from exchange.fanout.services import outbox_record
+from members.choices import MemberKind
 from members.models import Member
 from members.services import audit_record
 from signatures.models import (
@@ -39,7 +39,13 @@ from signatures.sdk.jss import format_timestamp
 from signatures.sdk.profile import load_profile
 from signatures.selectors import collection_can_write, collection_default
 from signatures.signing import PublishSigning, member_jwks, without_signatures
-from signatures.validation import ObjectRefused, PreparedObject, PublishContext, object_prepare
+from signatures.validation import (
+    ObjectRefused,
+    PreparedObject,
+    PublishContext,
+    object_prepare,
+    timestamp_parse,
+)
 
 OutcomeStatus = Literal["accepted", "present", "refused"]
 
@@ -126,9 +132,15 @@ def objects_publish(
         forum_signs=forum_signs,
     )
     outcomes: list[ObjectOutcome | None] = [None] * len(objects)
+    # A retrying client re-sends whole batches: answer stored versions before the costly
+    # validation and signing. Versions are immutable, so "present" is the whole answer.
+    for index, outcome in _present_in(collection, objects).items():
+        outcomes[index] = outcome
     prepared: dict[int, PreparedObject] = {}
     keys_seen: set[tuple[str, str]] = set()
     for index, obj in enumerate(objects):
+        if outcomes[index] is not None:
+            continue
         try:
             item = object_prepare(obj, context=context, max_depth=settings.MAX_OBJECT_DEPTH)
         except ObjectRefused as exc:
@@ -173,6 +185,38 @@ def objects_publish(
         outcomes[index] = outcome
     report.outcomes = [outcome for outcome in outcomes if outcome is not None]
     return report
+
+
+def _present_in(collection: Collection, objects: Sequence[Any]) -> dict[int, ObjectOutcome]:
+    """Outcomes for the objects whose (id, version) the collection holds already."""
+    keys: dict[int, tuple[str, str, str | None]] = {}
+    for index, obj in enumerate(objects):
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            continue
+        sent = obj.get("modified", obj.get("created"))
+        try:
+            version = (
+                timestamp_parse(sent, object_id=obj["id"], prop="modified").sortable
+                if sent is not None
+                else ""
+            )
+        except ObjectRefused:
+            continue  # validation will say what is wrong with it
+        keys[index] = (obj["id"], version, sent if isinstance(sent, str) else None)
+    if not keys:
+        return {}
+    stored = set(
+        CollectionEntry.objects.filter(
+            collection=collection, stix_id__in={stix_id for stix_id, _, _ in keys.values()}
+        ).values_list("stix_id", "version")
+    )
+    return {
+        index: ObjectOutcome(
+            index, "present", id=stix_id, version=sent, reason="this version is already stored"
+        )
+        for index, (stix_id, version, sent) in keys.items()
+        if (stix_id, version) in stored
+    }
 
 
 @dataclass(slots=True)
