@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "signatures",
     "exchange.taxii",
     "exchange.fanout",
+    "exchange.console",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", "true")
+#: Analyst console (docs/console.md): seconds of inactivity that end a session, and the
+#: login lockout: this many failures per user name and address within CONSOLE_LOGIN_LOCKOUT
+#: seconds refuse further attempts until the window has passed.
+CONSOLE_IDLE_TIMEOUT = envint("CONSOLE_IDLE_TIMEOUT", 30 * 60)
+CONSOLE_LOGIN_MAX_FAILURES = envint("CONSOLE_LOGIN_MAX_FAILURES", 5)
+CONSOLE_LOGIN_LOCKOUT = envint("CONSOLE_LOGIN_LOCKOUT", 15 * 60)
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("console/", include("exchange.console.urls")),
     path("api/v1/", include("signatures.api.urls")),
     path("api/v1/subscriptions/", include("exchange.fanout.api.urls")),
     path("api/v1/", include("members.api.urls")),

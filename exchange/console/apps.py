@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    name = "exchange.console"
+    label = "console"
+    verbose_name = "Analyst console"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,537 @@
+"""Reads behind the console's pages: the triage queue, object details, dashboard, audit log.
+
+Everything an analyst sees goes through :func:`signatures.selectors.objects_visible_to` for
+the Forum, so the console never shows what the sharing policy keeps from the Forum (TLP:RED
+objects that do not name it, docs/sharing-policy.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from exchange.console.models import Triage, TriageState
+from exchange.console.readable import (
+    KIND_TYPES,
+    PropertyDiff,
+    kind_of,
+    object_summary,
+    version_diff,
+)
+from exchange.fanout.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryItem,
+    DeliveryState,
+    Subscription,
+)
+from exchange.fanout.selectors import subscription_health
+from members.choices import MemberKind
+from members.models import AuditEvent, Member, SigningKey
+from signatures.models import AnonymisedPublication, Collection, CollectionEntry, StixObject
+from signatures.sdk import jss
+from signatures.sdk.indicators import pattern_for
+from signatures.selectors import objects_visible_to
+from signatures.stix_types import SCO_TYPES
+
+#: The Forum's curated collection for partners (created on the first release).
+PARTNER_FEED_ALIAS = "partner-feed"
+
+#: Observable types the queue lists besides indicators and sightings: the standard SCOs and
+#: the profile's own observables.
+OBSERVABLE_TYPES = frozenset(SCO_TYPES) | {
+    t for types in KIND_TYPES.values() for t in types if t not in SCO_TYPES
+}
+CATEGORY_TYPES: dict[str, frozenset[str]] = {
+    "indicator": frozenset({"indicator"}),
+    "observable": OBSERVABLE_TYPES,
+    "sighting": frozenset({"sighting"}),
+}
+QUEUE_TYPES = frozenset().union(*CATEGORY_TYPES.values())
+
+
+def forum_member() -> Member:
+    """The exchange's one Forum member (members.services.member_create enforces one)."""
+    return Member.objects.get(kind=MemberKind.FORUM)
+
+
+def partner_feed() -> Collection | None:
+    return Collection.objects.filter(alias=PARTNER_FEED_ALIAS).first()
+
+
+# --- triage queue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    """The queue's filters; empty values mean "any"."""
+
+    lab: str = ""
+    kind: str = ""
+    category: str = ""
+    tlp: str | None = None
+    min_confidence: int | None = None
+    phase: str = ""
+    state: str = ""
+
+
+def _kind_q(kind: str) -> Q:
+    """Objects of a signature kind: observables of its types, or indicators whose pattern
+    compares one of them (``type:`` is how a pattern's object path starts)."""
+    if kind == "other":
+        known = Q()
+        for name in KIND_TYPES:
+            known |= _kind_q(name)
+        return ~known
+    types = KIND_TYPES[kind]
+    mentions = Q()
+    for object_type in types:
+        mentions |= Q(data__pattern__icontains=f"{object_type}:")
+    return Q(type__in=types) | (Q(type="indicator") & mentions)
+
+
+def _triage_state() -> Coalesce:
+    state = Triage.objects.filter(stix_id=OuterRef("stix_id")).values("state")[:1]
+    return Coalesce(Subquery(state), Value(TriageState.NEW.value))
+
+
+def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
+    """The newest version of each queued object the Forum may see, newest first."""
+    types = CATEGORY_TYPES.get(filters.category, QUEUE_TYPES)
+    objects = (
+        objects_visible_to(forum)
+        .filter(type__in=types)
+        .latest_versions()
+        .annotate(
+            triage_state=_triage_state(),
+            anonymised_flag=Exists(
+                AnonymisedPublication.objects.filter(stix_object__stix_id=OuterRef("stix_id"))
+            ),
+        )
+        .select_related("publisher")
+    )
+    if filters.lab:
+        objects = objects.filter(publisher__name=filters.lab)
+    if filters.kind:
+        objects = objects.filter(_kind_q(filters.kind))
+    if filters.tlp is not None:
+        objects = objects.filter(tlp=filters.tlp)
+    if filters.min_confidence is not None:
+        objects = objects.filter(data__confidence__gte=filters.min_confidence)
+    if filters.phase:
+        # ``raw`` is the compact JSON the publish path wrote (orjson), so a phase appears as
+        # exactly this text; it works alike on SQLite and PostgreSQL, unlike JSON containment.
+        objects = objects.filter(raw__contains=orjson.dumps({"phase_name": filters.phase})[1:-1])
+    if filters.state:
+        objects = objects.filter(triage_state=filters.state)
+    return objects.order_by("-received_at", "-pk")
+
+
+def _verifier() -> jss.Verifier:
+    """One verifier over every member's published keys (retired and revoked ones included,
+    with their life, so old signatures verify and later ones do not)."""
+    keys = SigningKey.objects.select_related("member")
+    return jss.Verifier({"keys": [key.published_jwk() for key in keys]})
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The signature state of a stored version, as verified against the members' keys."""
+
+    status: str
+    reason: str
+    signees: tuple[str, ...] = ()
+
+
+def verification_of(verifier: jss.Verifier, obj: StixObject) -> Verification:
+    # Verify the stored text exactly as served: any re-serialisation would break signatures.
+    report = verifier.verify(orjson.loads(obj.raw))
+    return Verification(report.status, report.reason, report.signees)
+
+
+def _lab_names(members: Iterable[int]) -> dict[int, str]:
+    return dict(Member.objects.filter(pk__in=set(members)).values_list("pk", "name"))
+
+
+def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, list[str]]:
+    """For each object, the other labs that corroborate it (docs/console.md).
+
+    - an indicator: labs that published a sighting of it, or an indicator with the same
+      pattern;
+    - an observable: labs that published an indicator with its exact-match pattern (the
+      exchange stores one copy of a deterministic SCO id, so a second publisher of the same
+      observable is recorded through its indicator, not through the observable itself).
+    """
+    visible = objects_visible_to(forum)
+    patterns: dict[str, str] = {}
+    for obj in objects:
+        if obj.type == "indicator" and isinstance(obj.data.get("pattern"), str):
+            patterns[obj.stix_id] = obj.data["pattern"]
+        elif obj.type in OBSERVABLE_TYPES:
+            try:
+                patterns[obj.stix_id] = pattern_for(obj.data)
+            except (ValueError, KeyError):
+                continue
+    indicator_ids = [obj.stix_id for obj in objects if obj.type == "indicator"]
+
+    by_pattern: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for stix_id, pattern, publisher in visible.filter(
+        type="indicator", data__pattern__in=set(patterns.values())
+    ).values_list("stix_id", "data__pattern", "publisher"):
+        by_pattern[pattern].add((stix_id, publisher))
+    sighted: dict[str, set[int]] = defaultdict(set)
+    for ref, publisher in visible.filter(
+        type="sighting", data__sighting_of_ref__in=indicator_ids
+    ).values_list("data__sighting_of_ref", "publisher"):
+        sighted[ref].add(publisher)
+
+    labs: dict[str, set[int]] = {}
+    for obj in objects:
+        others = set(sighted.get(obj.stix_id, ()))
+        others |= {
+            publisher
+            for stix_id, publisher in by_pattern.get(patterns.get(obj.stix_id, ""), ())
+            if stix_id != obj.stix_id
+        }
+        others.discard(obj.publisher_id)
+        labs[obj.stix_id] = others
+    names = _lab_names(pk for found in labs.values() for pk in found)
+    return {stix_id: sorted(names[pk] for pk in found) for stix_id, found in labs.items()}
+
+
+def _sighted_summaries(forum: Member, objects: Sequence[StixObject]) -> dict[str, str]:
+    refs = {obj.data.get("sighting_of_ref") for obj in objects if obj.type == "sighting"}
+    sighted = objects_visible_to(forum).filter(stix_id__in=refs).latest_versions()
+    return {obj.stix_id: object_summary(obj.data) for obj in sighted}
+
+
+@dataclass(slots=True)
+class QueueRow:
+    """One line of the triage queue."""
+
+    obj: StixObject
+    lab: str
+    anonymised: bool
+    state: str
+    summary: str
+    kind: str
+    confidence: int | None
+    phases: list[str]
+    verification: Verification
+    corroborated_by: list[str]
+
+
+def queue_rows(forum: Member, objects: Sequence[StixObject]) -> list[QueueRow]:
+    """Decorate a page of :func:`queue_objects` for display."""
+    verifier = _verifier()
+    corroborating = corroboration(forum, objects)
+    sighted = _sighted_summaries(forum, objects)
+    rows = []
+    for obj in objects:
+        data = obj.data
+        rows.append(
+            QueueRow(
+                obj=obj,
+                lab=obj.publisher.name,
+                anonymised=getattr(obj, "anonymised_flag", False),
+                state=getattr(obj, "triage_state", TriageState.NEW),
+                summary=object_summary(
+                    data, sighted=sighted.get(str(data.get("sighting_of_ref")), "")
+                ),
+                kind=kind_of(data) if obj.type != "sighting" else "",
+                confidence=data.get("confidence"),
+                phases=[
+                    str(phase.get("phase_name"))
+                    for phase in data.get("kill_chain_phases") or []
+                    if isinstance(phase, Mapping)
+                ],
+                verification=verification_of(verifier, obj),
+                corroborated_by=corroborating.get(obj.stix_id, []),
+            )
+        )
+    return rows
+
+
+def queue_labs() -> list[str]:
+    return list(
+        Member.objects.filter(kind__in=[MemberKind.LAB, MemberKind.FORUM])
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+# --- object detail --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class VersionView:
+    obj: StixObject
+    verification: Verification
+    in_partner_feed: bool
+    #: Differences from the previous version (empty for the first).
+    diff: list[PropertyDiff] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ObjectDetail:
+    stix_id: str
+    latest: StixObject
+    triage: Triage | None
+    state: str
+    anonymised: bool
+    summary: str
+    kind: str
+    versions: list[VersionView]
+    relationships: list[StixObject]
+    sightings: list[StixObject]
+    annotations: list[StixObject]
+    corroborated_by: list[str]
+    deliveries: list[dict[str, Any]]
+
+
+def object_detail(forum: Member, stix_id: str) -> ObjectDetail | None:
+    """Everything the detail page shows of one object, or None if the Forum cannot see it."""
+    visible = objects_visible_to(forum)
+    versions = list(visible.filter(stix_id=stix_id).select_related("publisher").order_by("version"))
+    if not versions:
+        return None
+    latest = versions[-1]
+    feed = partner_feed()
+    released = set(
+        CollectionEntry.objects.filter(collection=feed, stix_id=stix_id).values_list(
+            "stix_object_id", flat=True
+        )
+        if feed is not None
+        else ()
+    )
+    verifier = _verifier()
+    views = []
+    for index, version in enumerate(versions):
+        diff = version_diff(versions[index - 1].data, version.data) if index else []
+        views.append(
+            VersionView(version, verification_of(verifier, version), version.pk in released, diff)
+        )
+    related = visible.latest_versions().select_related("publisher")
+    triage = Triage.objects.filter(stix_id=stix_id).first()
+    sighted = _sighted_summaries(forum, [latest])
+    return ObjectDetail(
+        stix_id=stix_id,
+        latest=latest,
+        triage=triage,
+        state=triage.state if triage else TriageState.NEW,
+        anonymised=AnonymisedPublication.objects.filter(stix_object__stix_id=stix_id).exists(),
+        summary=object_summary(
+            latest.data, sighted=sighted.get(str(latest.data.get("sighting_of_ref")), "")
+        ),
+        kind=kind_of(latest.data),
+        versions=views,
+        relationships=list(
+            related.filter(type="relationship").filter(
+                Q(data__source_ref=stix_id) | Q(data__target_ref=stix_id)
+            )
+        ),
+        sightings=list(related.filter(type="sighting", data__sighting_of_ref=stix_id)),
+        # Notes and opinions name their subjects in object_refs; a JSON string search finds
+        # the id alike on both databases.
+        annotations=list(
+            related.filter(type__in=["note", "opinion"], raw__contains=f'"{stix_id}"').order_by(
+                "-received_at"
+            )
+        ),
+        corroborated_by=corroboration(forum, [latest]).get(stix_id, []),
+        deliveries=deliveries_of(stix_id),
+    )
+
+
+def deliveries_of(stix_id: str) -> list[dict[str, Any]]:
+    """Fan-out deliveries that carried any version of the object, newest first."""
+    items = (
+        DeliveryItem.objects.filter(collection_entry__stix_id=stix_id)
+        .select_related("subscription__owner", "delivery", "collection_entry")
+        .order_by("-created_at")[:100]
+    )
+    return [
+        {
+            "subscription": item.subscription,
+            "version": item.collection_entry.version,
+            "queued_at": item.created_at,
+            "delivery": item.delivery,
+            "state": item.delivery.state if item.delivery else "queued",
+        }
+        for item in items
+    ]
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Dashboard:
+    days: list[date]
+    labs: list[str]
+    #: published[lab][day index]: objects that lab published that day.
+    published: dict[str, list[int]]
+    kinds: list[tuple[str, int]]
+    states: list[tuple[str, int]]
+    indicators: int
+    corroborated: int
+    top_corroborated: list[tuple[StixObject, str, list[str]]]
+    subscriptions: list[dict[str, Any]]
+    deliveries_by_state: dict[str, int]
+    recent_failures: list[DeliveryAttempt]
+
+
+def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> Dashboard:
+    """The numbers behind the dashboard's charts."""
+    now = now or timezone.now()
+    since = (now - timedelta(days=days - 1)).date()
+    day_list = [since + timedelta(days=n) for n in range(days)]
+    queued = objects_visible_to(forum).filter(type__in=QUEUE_TYPES)
+
+    per_day = (
+        queued.filter(received_at__date__gte=since)
+        .annotate(day=TruncDate("received_at"))
+        .values_list("publisher__name", "day")
+        .annotate(n=Count("pk"))
+    )
+    published: dict[str, list[int]] = defaultdict(lambda: [0] * days)
+    for lab, day, count in per_day:
+        published[lab][(day - since).days] += count
+
+    latest = list(queued.latest_versions().select_related("publisher"))
+    kinds = Counter(kind_of(obj.data) for obj in latest if obj.type != "sighting")
+    states = Counter(
+        dict(
+            Triage.objects.filter(stix_id__in=[obj.stix_id for obj in latest])
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+    )
+    states[TriageState.NEW] += len(latest) - sum(states.values())
+
+    corroborating = corroboration(forum, latest)
+    indicators = [obj for obj in latest if obj.type == "indicator"]
+    top = sorted(
+        (obj for obj in latest if corroborating.get(obj.stix_id)),
+        key=lambda obj: (-len(corroborating[obj.stix_id]), obj.stix_id),
+    )[:8]
+
+    return Dashboard(
+        days=day_list,
+        labs=sorted(published),
+        published=dict(published),
+        kinds=kinds.most_common(),
+        states=[(state.label, states.get(state.value, 0)) for state in TriageState],
+        indicators=len(indicators),
+        corroborated=sum(1 for obj in indicators if corroborating.get(obj.stix_id)),
+        top_corroborated=[
+            (obj, object_summary(obj.data), corroborating[obj.stix_id]) for obj in top
+        ],
+        subscriptions=subscriptions_health(),
+        deliveries_by_state=dict(
+            Delivery.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+        ),
+        recent_failures=list(
+            DeliveryAttempt.objects.filter(Q(status_code__gte=400) | ~Q(error=""))
+            .select_related("delivery__subscription__owner")
+            .order_by("-started_at")[:10]
+        ),
+    )
+
+
+def subscriptions_health() -> list[dict[str, Any]]:
+    """Per subscription: backlog, lag behind the oldest undelivered object, failures."""
+    return [
+        {"subscription": subscription, **subscription_health(subscription)}
+        for subscription in Subscription.objects.select_related("owner")
+    ]
+
+
+def dead_letters() -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(state=DeliveryState.DEAD)
+        .select_related("subscription__owner")
+        .order_by("-dead_at")
+    )
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    action: str = ""
+    target: str = ""
+    actor: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("actor_member", "actor_user")
+    if filters.action:
+        events = events.filter(action=filters.action)
+    if filters.target:
+        events = events.filter(target__icontains=filters.target)
+    if filters.actor:
+        events = events.filter(
+            Q(actor_user__username=filters.actor) | Q(actor_member__name=filters.actor)
+        )
+    if filters.since:
+        events = events.filter(created_at__date__gte=filters.since)
+    if filters.until:
+        events = events.filter(created_at__date__lte=filters.until)
+    return events.order_by("-created_at", "-pk")
+
+
+def audit_actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def audit_event_as_dict(event: AuditEvent) -> dict[str, Any]:
+    """One event as exported (JSON and CSV): no secrets are ever recorded in the log."""
+    return {
+        "id": event.pk,
+        "created_at": event.created_at.isoformat(),
+        "action": event.action,
+        "target": event.target,
+        "actor_user": event.actor_user.get_username() if event.actor_user else None,
+        "actor_member": event.actor_member.name if event.actor_member else None,
+        "before": event.before,
+        "after": event.after,
+        "note": event.note,
+    }
+
+
+# --- members & access -----------------------------------------------------------------------
+
+
+def members_overview() -> QuerySet[Member]:
+    return Member.objects.prefetch_related(
+        "memberships__user", "tokens", "signing_keys", "readable_collections"
+    ).order_by("kind", "name")
+
+
+def collections_overview() -> QuerySet[Collection]:
+    return Collection.objects.prefetch_related("readers", "writers").annotate(
+        entry_count=Count("entries", distinct=True),
+        last_added=Max("entries__date_added"),
+    )
