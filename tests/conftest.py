@@ -16,6 +16,25 @@ LAB_B_ID = "identity--b0b00000-0000-4000-8000-000000000002"
 PARTNER_ID = "identity--c4a511e0-0000-4000-8000-000000000003"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every transactional test a serialized rollback.
+
+    A transactional test empties the database afterwards. Without serialization Django
+    then re-creates content types at once, and a later test that does restore the
+    serialized snapshot collides with them; with it everywhere, each transactional test
+    starts from the migrated state (data migrations included) and leaves it behind.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+            "live_server" in getattr(item, "fixturenames", ())
+        )
+        if transactional:
+            kwargs = dict(marker.kwargs) if marker is not None else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 @pytest.fixture
 def forum(db: None) -> Member:
     return MemberFactory(name="forum", kind="forum", identity_id=FORUM_ID)
