@@ -83,12 +83,13 @@ class Worker:
         env = {
             **os.environ,
             **FAST,
-            **self.extra_env,
             "DATABASE_URL": database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
             "CELERY_BROKER_URL": self.broker_url,
             "DATA_DIR": str(settings.DATA_DIR),
             "SECRET_KEY": settings.SECRET_KEY,
+            "MASTER_KEY": settings.MASTER_KEY,
+            **self.extra_env,
         }
         command = [
             sys.executable, "-m", "celery", "-A", "exchange", "worker", "-B",
@@ -263,3 +264,103 @@ def publish(member: Member, objects: list[dict[str, Any]]) -> list[str]:
     refused = [o.reason for o in report.outcomes if o.status == "refused"]
     assert not refused, refused
     return [obj["id"] for obj in objects]
+
+
+@dataclass
+class Subscriber:
+    label: str
+    receiver: Receiver
+    subscription_id: str
+    #: The object ids this subscriber may read and asked for.
+    entitled: set[str] = field(default_factory=set)
+
+
+@pytest.fixture
+def subscribers(
+    lab_a: Member, lab_b: Member, partner: Member, receivers: Callable[..., Receiver]
+) -> Callable[..., list[Subscriber]]:
+    """Three webhook subscribers: the publisher lab A, lab B and a partner.
+
+    :func:`publish_mixed` publishes TLP:GREEN objects (every one of them may read them) and
+    TLP:RED objects without recipients (only their publisher, lab A, may).
+    """
+    from exchange.fanout.services import subscription_create
+
+    def make(
+        behaviour: Callable[[int], tuple[int, dict[str, str], float]] | None = None,
+        **options: Any,
+    ) -> list[Subscriber]:
+        made = []
+        for label, owner in (("lab-a", lab_a), ("lab-b", lab_b), ("partner", partner)):
+            receiver = receivers(behaviour) if behaviour else receivers()
+            subscription, secret = subscription_create(
+                owner=owner, name=f"{label} hook", channel="webhook", url=receiver.url, **options
+            )
+            receiver.secret = secret
+            made.append(Subscriber(label, receiver, str(subscription.pk)))
+        return made
+
+    return make
+
+
+def publish_mixed(lab_a: Member, subscribers: list[Subscriber], rounds: int, per_round: int) -> int:
+    """Publish ``rounds`` bundles of green and red indicators; record who is entitled."""
+    published = 0
+    for _ in range(rounds):
+        green = publish(lab_a, indicators(lab_a, per_round))
+        red = publish(lab_a, indicators(lab_a, max(1, per_round // 4), tlp="red"))
+        published += len(green) + len(red)
+        for subscriber in subscribers:
+            subscriber.entitled |= set(green)
+            if subscriber.label == "lab-a":
+                subscriber.entitled |= set(red)
+    return published
+
+
+COUNTS_FILE = "fanout-fault-counts.jsonl"
+
+
+def settle_and_count(test: str, subscribers: list[Subscriber], published: int) -> dict[str, Any]:
+    """Wait until every subscriber holds every object it is entitled to, then count and
+    print published / delivered / duplicates / lost / forbidden per subscriber."""
+    try:
+        wait_until(
+            lambda: all(s.entitled <= set(s.receiver.ids()) for s in subscribers),
+            "every entitled subscriber to hold every object",
+        )
+    finally:
+        counts: dict[str, Any] = {"test": test, "published": published, "subscribers": {}}
+        for s in subscribers:
+            received = s.receiver.ids()
+            unique = set(received)
+            counts["subscribers"][s.label] = {
+                "entitled": len(s.entitled),
+                "delivered": len(unique & s.entitled),
+                "duplicates": len(received) - len(unique),
+                "lost": len(s.entitled - unique),
+                "forbidden": len(unique - s.entitled),
+                "requests": len(s.receiver.requests),
+            }
+        print(f"\nfan-out counts: {json.dumps(counts)}")
+        with (Path(settings.DATA_DIR) / COUNTS_FILE).open("a") as out:
+            out.write(json.dumps(counts) + "\n")
+    for label, row in counts["subscribers"].items():
+        assert row["lost"] == 0 and row["forbidden"] == 0, (label, row)
+    return counts
+
+
+def assert_verbatim_and_signed(subscribers: list[Subscriber], publisher: Member) -> None:
+    """Every received object is the stored text byte for byte and its member signature
+    verifies with the pure verifier (signatures.sdk.jss) against the publisher's JWKS."""
+    from signatures.models import StixObject
+    from signatures.sdk import jss
+    from signatures.signing import member_jwks
+
+    verifier = jss.Verifier(member_jwks(publisher))
+    raws = dict(StixObject.objects.values_list("stix_id", "raw"))
+    for subscriber in subscribers:
+        for hit in subscriber.receiver.accepted():
+            for obj in json.loads(hit.body)["objects"]:
+                assert raws[obj["id"]].encode() in hit.body
+                report = verifier.verify(obj)
+                assert report.valid, report.reason
