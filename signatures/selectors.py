@@ -65,7 +65,11 @@ def entries_visible_to(
         stix_object__tlp__in=[TlpLevel.UNMARKED, TlpLevel.CLEAR, TlpLevel.GREEN, TlpLevel.AMBER]
     )
 
-    allowed_by = Member.objects.filter(amber_strict_recipients=member).values("identity_id")
+    # Evaluated here, a short list: as a subquery its cost is charged to every row and
+    # steers PostgreSQL away from the ordered index scan that keyset pages rely on.
+    allowed_by = list(
+        Member.objects.filter(amber_strict_recipients=member).values_list("identity_id", flat=True)
+    )
     strict_reader = Q(stix_object__created_by_ref__in=allowed_by)
     if member.kind == MemberKind.FORUM:
         strict_reader = Q()
