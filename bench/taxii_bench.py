@@ -48,7 +48,12 @@ TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 # --- Objects ---------------------------------------------------------------------------------
 
 
-def bench_object(n: int, creator: str) -> dict[str, Any]:
+def object_id(n: int, series: int) -> str:
+    """Ids differ per series (the --objects of a load), so loads of several sizes coexist."""
+    return f"{TYPES[n % len(TYPES)]}--{uuid.UUID(int=(series << 40) | n, version=4)}"
+
+
+def bench_object(n: int, creator: str, series: int) -> dict[str, Any]:
     """A ~1 KB STIX 2.1 object, about the size of a signed signature on the exchange."""
     object_type = TYPES[n % len(TYPES)]
     stamp = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n)).strftime(
@@ -57,7 +62,7 @@ def bench_object(n: int, creator: str) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "type": object_type,
         "spec_version": "2.1",
-        "id": f"{object_type}--{uuid.UUID(int=n, version=4)}",
+        "id": object_id(n, series),
         "created": stamp,
         "modified": stamp,
         "created_by_ref": creator,
@@ -153,7 +158,7 @@ def exchange_load(count: int, database_url: str) -> Loaded:
             "created_by_ref, revoked, tlp, raw, data, publisher_id, received_at) FROM STDIN"
         ) as copy:
             for n in range(count):
-                obj = bench_object(n, member.identity_id)
+                obj = bench_object(n, member.identity_id, count)
                 raw = orjson.dumps(obj).decode()
                 modified = datetime.fromisoformat(obj["modified"].replace("Z", "+00:00"))
                 version = obj["modified"][:-1] + "000Z"
@@ -169,7 +174,7 @@ def exchange_load(count: int, database_url: str) -> Loaded:
         ) as copy:
             for n in range(count):
                 obj_type = TYPES[n % len(TYPES)]
-                stix_id = f"{obj_type}--{uuid.UUID(int=n, version=4)}"
+                stix_id = object_id(n, count)
                 stamp = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
                 version = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
                 copy.write_row(
@@ -251,7 +256,7 @@ def medallion_server(count: int, medallion: str) -> Iterator[tuple[str, str]]:
     base = datetime.now(UTC) - timedelta(seconds=count)
     objects, manifest = [], []
     for n in range(count):
-        obj = bench_object(n, "identity--a11ce000-0000-4000-8000-000000000001")
+        obj = bench_object(n, "identity--a11ce000-0000-4000-8000-000000000001", count)
         stamp = (base + timedelta(microseconds=n * 10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         objects.append(obj)
         manifest.append(
@@ -379,15 +384,19 @@ def measure(target: Target, ingest: int) -> None:
     typed, seconds, _ = full_poll(collection, type="attack-pattern")
     results["match[type] poll objects/s"] = f"{typed / seconds:,.0f} ({typed})"
 
-    ids = [bench_object(n, "")["id"] for n in random.Random(7).sample(range(count), 50)]
+    ids = [object_id(n, count) for n in random.Random(7).sample(range(count), 50)]
     results["match[id] ms"] = (
         f"{median_ms(lambda: collection.get_objects(id=random.choice(ids)), 30):.1f}"
     )
-    manifest = collection.get_manifest(limit=1000)
+    try:
+        # The exchange's cursors are positions, valid on the manifest too: its last page.
+        manifest = collection.get_manifest(limit=1000, next=cursors[-1])
+    except (requests.HTTPError, IndexError):
+        manifest = collection.get_manifest(limit=1000)
     records = manifest.get("objects", [])
     if records:
-        # added_after the 900th record of the first manifest page: a short tail poll.
-        after = records[min(len(records) - 1, 899)]["date_added"]
+        # added_after the middle record of that page: a tail poll of a few hundred objects.
+        after = records[len(records) // 2]["date_added"]
         tail, seconds, _ = full_poll(collection, added_after=after)
         results["added_after poll ms"] = f"{seconds * 1000:.1f} ({tail})"
     results["get object median ms"] = (
@@ -400,7 +409,7 @@ def measure(target: Target, ingest: int) -> None:
     added = 0
     while added < ingest:
         objects = [
-            {k: v for k, v in bench_object(offset + added + i, target.creator).items()
+            {k: v for k, v in bench_object(offset + added + i, target.creator, count).items()
              if k != "x_bench_signature"}
             for i in range(min(batch, ingest - added))
         ]  # fmt: skip
