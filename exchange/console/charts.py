@@ -36,7 +36,7 @@ def _nice_max(value: int) -> int:
 
 def stacked_bars(days: Sequence[date], series: dict[str, list[int]], *, title: str) -> SafeString:
     """Vertical bars per day, one stacked segment per series (e.g. per lab)."""
-    width, height, left, bottom, top = 720, 240, 40, 28, 12
+    width, height, left, bottom, top = 1000, 260, 40, 28, 12
     plot_w, plot_h = width - left - 10, height - bottom - top
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     peak = _nice_max(max(totals, default=0))
@@ -82,7 +82,7 @@ def horizontal_bars(
     items: Sequence[tuple[str, float]], *, title: str, unit: str = "", fill: str = PALETTE[0]
 ) -> SafeString:
     """One labelled horizontal bar per item, value printed at its end."""
-    row, label_w, width = 26, 170, 520
+    row, label_w, width = 26, 130, 380
     height = max(row * len(items), row) + 6
     peak = max((value for _, value in items), default=0) or 1
     parts = [

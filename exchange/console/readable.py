@@ -137,6 +137,13 @@ def pattern_summary(pattern: str) -> str:
     return text.replace("[", "(").replace("]", ")")
 
 
+def _number(value: Any) -> str:
+    """A measured rate or ratio, rounded to what a reader needs (1000, 0.00912 -> 0.0091)."""
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2g}"
+
+
 def observable_summary(obj: Mapping[str, Any]) -> str:
     """A one-line description of an observable (SCO) by its identifying properties."""
     object_type = obj.get("type")
@@ -152,8 +159,8 @@ def observable_summary(obj: Mapping[str, Any]) -> str:
         return f"payment {kind} {_shorten(str(obj.get('fingerprint')))}{where}"
     if object_type == SESSION_TIMING_TYPE:
         return (
-            f"{obj.get('requests_per_hour')} requests/hour, interval CV {obj.get('interval_cv')}"
-            f" over {obj.get('account_count')} accounts"
+            f"{_number(obj.get('requests_per_hour'))} requests/hour, interval CV "
+            f"{_number(obj.get('interval_cv'))} over {obj.get('account_count')} accounts"
         )
     if object_type == ACCOUNT_CLUSTER_TYPE:
         domains = ", ".join(obj.get("email_domains") or []) or "no shared domain"

@@ -434,6 +434,11 @@ def object_campaign_link(
     """
     forum = forum_member()
     target = _visible_latest(forum, stix_id)
+    if target.type in ("relationship", "sighting"):
+        raise ValidationError(
+            "A relationship cannot start from a sighting or a relationship (STIX 2.1 section "
+            "5.1); link the object it is about instead."
+        )
     now = _now_stamp()
     to_publish: list[dict[str, Any]] = []
     campaign_id = campaign

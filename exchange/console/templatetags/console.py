@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from exchange.console.models import TriageState
 from signatures.models import TlpLevel
@@ -21,7 +21,7 @@ STIX_ID = re.compile(r"[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}")
 def tlp_badge(level: str) -> SafeString:
     """A TLP 2.0 label in the standard's colours (text on black, FIRST TLP 2.0)."""
     if not level or level == "unmarked":
-        return format_html('<span class="badge tlp tlp-unmarked">unmarked</span>')
+        return mark_safe('<span class="badge tlp tlp-unmarked">unmarked</span>')
     label = TlpLevel(level).label
     return format_html('<span class="badge tlp tlp-{}">{}</span>', level.replace("+", "-"), label)
 

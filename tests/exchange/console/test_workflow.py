@@ -1,0 +1,285 @@
+"""Every triage action, through the console's views, down to what partners are served."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.test import Client
+from rest_framework.test import APIClient
+
+from exchange.console.models import Triage, TriageState
+from exchange.console.selectors import partner_feed
+from members.models import AuditEvent, Member
+from signatures.models import CollectionEntry, StixObject
+from signatures.sdk import jss
+from signatures.sdk.constants import TLP2_AMBER, TLP2_GREEN
+from signatures.signing import member_jwks
+from tests import stix_samples
+from tests.exchange.console.conftest import publish
+
+TAXII = "application/taxii+json;version=2.1"
+
+
+def act(client: Client, stix_id: str, action: str, **data: str) -> list[str]:
+    """POST an action; the messages shown on the detail page it redirects to."""
+    response = client.post(f"/console/objects/{stix_id}/{action}/", data, follow=True)
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def partner_sees(client_for: Callable[..., APIClient], partner: Member) -> list[dict[str, Any]]:
+    """The partner feed's objects as the partner gets them over TAXII 2.1 (section 5.4)."""
+    feed = partner_feed()
+    if feed is None:
+        return []
+    response = client_for(partner).get(
+        f"/{feed.api_root}/collections/{feed.pk}/objects/", HTTP_ACCEPT=TAXII
+    )
+    assert response.status_code == 200, response.content
+    return list(orjson.loads(response.content).get("objects", []))
+
+
+def last_event(action: str) -> AuditEvent:
+    event = AuditEvent.objects.filter(action=action).first()
+    assert event is not None, f"no {action} event"
+    return event
+
+
+def test_it_releases_every_version_to_the_partner_feed(
+    analyst_client: Client,
+    analyst: User,
+    slice_ids: dict[str, str],
+    lab_a: Member,
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    target = slice_ids["range"]
+    assert partner_sees(client_for, partner) == []
+
+    assert act(analyst_client, target, "release", note="egress range confirmed") == [
+        "Released to partners: the object is in the partner feed."
+    ]
+    assert [obj["id"] for obj in partner_sees(client_for, partner)] == [target]
+    assert Triage.objects.get(stix_id=target).state == TriageState.RELEASED
+    event = last_event("object-release")
+    assert (event.actor_user, event.actor_member.name if event.actor_member else None) == (
+        analyst,
+        "forum",
+    )
+    assert event.before == {"state": "new"} and event.after is not None
+    assert event.after["state"] == "released" and len(event.after["versions_added"]) == 1
+    assert event.note == "egress range confirmed"
+    feed = partner_feed()
+    assert feed is not None and not feed.writers.exclude(name="forum").exists()
+
+    # A version the lab publishes later reaches partners when released again.
+    newer = stix_samples.ip_range_indicator(
+        lab_a.identity_id, modified="2026-11-21T10:00:00.000Z", confidence=95
+    )
+    publish(lab_a, newer)
+    act(analyst_client, target, "release")
+    served = partner_sees(client_for, partner)
+    assert [(obj["id"], obj["confidence"]) for obj in served] == [(target, 95)]
+    assert CollectionEntry.objects.filter(collection=feed, stix_id=target).count() == 2
+
+
+def test_it_refuses_to_release_what_partners_may_not_be_served(
+    analyst_client: Client,
+    slice_ids: dict[str, str],
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    messages = act(analyst_client, slice_ids["payment"], "release")
+    assert messages == [
+        "TLP:AMBER+STRICT objects are not served to partners; keep it members-only."
+    ]
+    assert not Triage.objects.filter(stix_id=slice_ids["payment"], state="released").exists()
+    assert partner_sees(client_for, partner) == []
+
+
+def test_it_walks_the_workflow_and_refuses_moves_out_of_retired(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    target = slice_ids["prompt"]
+    assert act(analyst_client, target, "review") == ["Under review."]
+    assert act(analyst_client, target, "members-only") == ["Kept members-only."]
+    assert act(analyst_client, target, "retire", reason="template is benign") == [
+        "Retired: partners no longer get it."
+    ]
+    assert act(analyst_client, target, "release") == [
+        "An object that is retired cannot become released to partners."
+    ]
+    assert act(analyst_client, target, "retire") == ["This field is required."]
+    states = [
+        (e.before or {}).get("state")
+        for e in AuditEvent.objects.filter(target=target).order_by("pk")
+    ]
+    assert states == ["new", "under-review", "members-only"]
+
+
+def test_it_takes_a_retired_or_members_only_object_off_the_partner_feed(
+    analyst_client: Client,
+    slice_ids: dict[str, str],
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    for target in (slice_ids["range"], slice_ids["prompt"]):
+        act(analyst_client, target, "release")
+    assert len(partner_sees(client_for, partner)) == 2
+
+    act(analyst_client, slice_ids["range"], "members-only")
+    act(analyst_client, slice_ids["prompt"], "retire", reason="stale")
+    assert partner_sees(client_for, partner) == []
+    assert last_event("object-retire").after == {
+        "state": "retired",
+        "partner_feed_versions_removed": 1,
+    }
+    # Members keep their copies: retirement is about partners.
+    assert StixObject.objects.filter(stix_id=slice_ids["prompt"]).exists()
+
+
+def test_it_revokes_through_a_forum_signed_opinion(
+    analyst_client: Client,
+    slice_ids: dict[str, str],
+    forum: Member,
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    target = slice_ids["range"]
+    act(analyst_client, target, "release")
+    act(analyst_client, target, "revoke", reason="reassigned to a university")
+
+    opinion_row = StixObject.objects.get(type="opinion")
+    opinion = orjson.loads(opinion_row.raw)
+    assert opinion["created_by_ref"] == forum.identity_id
+    assert (opinion["opinion"], opinion["labels"], opinion["object_refs"]) == (
+        "strongly-disagree",
+        ["revocation"],
+        [target],
+    )
+    assert opinion["explanation"] == "reassigned to a university"
+    assert opinion["object_marking_refs"] == [TLP2_GREEN]
+    report = jss.verify_object(opinion, member_jwks(forum))
+    assert report.status == "valid" and report.signees == (forum.identity_id,)
+
+    assert Triage.objects.get(stix_id=target).state == TriageState.RETIRED
+    served = partner_sees(client_for, partner)
+    assert [obj["id"] for obj in served] == [opinion["id"]]
+    assert last_event("object-revoke").note == "reassigned to a university"
+    assert last_event("opinion-publish").target == opinion["id"]
+
+
+def test_it_only_ever_makes_tlp_stricter_and_serves_the_json_unchanged(
+    analyst_client: Client,
+    slice_ids: dict[str, str],
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    target = slice_ids["range"]
+    before = StixObject.objects.get(stix_id=target)
+    act(analyst_client, target, "release")
+
+    refused = act(analyst_client, target, "tlp", level="green", reason="no-op")
+    assert refused == [
+        "TLP can only be made more restrictive: the object is TLP:GREEN, TLP:GREEN is not stricter."
+    ]
+    assert act(analyst_client, target, "tlp", level="clear", reason="wider") == [
+        "Select a valid choice. clear is not one of the available choices."
+    ]
+
+    assert act(analyst_client, target, "tlp", level="amber", reason="lab asked") == [
+        "TLP restricted."
+    ]
+    after = StixObject.objects.get(stix_id=target)
+    assert (after.tlp, after.raw) == ("amber", before.raw)
+    assert [obj["id"] for obj in partner_sees(client_for, partner)] == [target]
+
+    act(analyst_client, target, "tlp", level="amber+strict", reason="ongoing case")
+    assert partner_sees(client_for, partner) == []
+    triage = Triage.objects.get(stix_id=target)
+    assert (triage.state, triage.publisher_tlp) == (TriageState.MEMBERS_ONLY, "green")
+    event = last_event("object-tlp-restrict")
+    assert event.before is not None and event.after is not None
+    assert (event.before["tlp"], event.after["tlp"]) == ("amber", "amber+strict")
+    assert event.after["partner_feed_versions_removed"] == 1
+    assert event.note == "ongoing case"
+    # The REST API applies the same restriction: the partner cannot read it there either.
+    response = client_for(partner).get(f"/api/v1/objects/{target}/")
+    assert response.status_code == 404
+
+
+def test_it_publishes_notes_as_the_forum_marked_like_their_subject(
+    analyst_client: Client, slice_ids: dict[str, str], forum: Member
+) -> None:
+    target = slice_ids["prompt"]
+    act(analyst_client, target, "note", abstract="Seen in 3 labs", content="Same template.")
+    note = StixObject.objects.get(type="note")
+    assert note.created_by_ref == forum.identity_id
+    assert note.data["object_refs"] == [target]
+    assert note.data["object_marking_refs"] == [TLP2_AMBER]
+    assert note.data["authors"] == ["ana"]
+    page = analyst_client.get(f"/console/objects/{target}/").content.decode()
+    assert "Same template." in page and "Seen in 3 labs" in page
+    assert last_event("note-publish").after == {"note": note.stix_id, "abstract": "Seen in 3 labs"}
+
+
+def test_it_links_objects_to_forum_campaigns(
+    analyst_client: Client, slice_ids: dict[str, str], forum: Member
+) -> None:
+    assert act(analyst_client, slice_ids["range"], "campaign") == [
+        "Choose a campaign or name a new one."
+    ]
+    act(analyst_client, slice_ids["range"], "campaign", new_campaign="HYDRA-2611")
+    campaign = StixObject.objects.get(type="campaign")
+    assert (campaign.data["name"], campaign.created_by_ref) == ("HYDRA-2611", forum.identity_id)
+
+    assert act(analyst_client, slice_ids["prompt"], "campaign", campaign=campaign.stix_id) == [
+        "Linked to the campaign."
+    ]
+    assert act(analyst_client, slice_ids["sighting"], "campaign", campaign=campaign.stix_id) == [
+        "A relationship cannot start from a sighting or a relationship (STIX 2.1 section 5.1); "
+        "link the object it is about instead."
+    ]
+    links = {
+        (r.data["source_ref"], r.data["relationship_type"], r.data["target_ref"])
+        for r in StixObject.objects.filter(type="relationship")
+    }
+    assert links == {
+        (slice_ids["range"], "indicates", campaign.stix_id),
+        (slice_ids["prompt"], "indicates", campaign.stix_id),
+    }
+    assert StixObject.objects.filter(type="campaign").count() == 1
+    page = analyst_client.get(f"/console/objects/{slice_ids['range']}/").content.decode()
+    assert "indicates" in page
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("release", {}),
+        ("retire", {"reason": "x"}),
+        ("revoke", {"reason": "x"}),
+        ("tlp", {"level": "amber", "reason": "x"}),
+        ("note", {"content": "x"}),
+    ],
+)
+def test_it_answers_404_for_objects_the_forum_cannot_see(
+    analyst_client: Client, lab_a: Member, action: str, data: dict[str, str]
+) -> None:
+    hidden = stix_samples.ip_range_indicator(
+        lab_a.identity_id,
+        id="indicator--0d0d0d0d-0000-4000-8000-000000000001",
+        object_marking_refs=["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"],
+    )
+    publish(lab_a, hidden)
+    assert analyst_client.get(f"/console/objects/{hidden['id']}/").status_code == 404
+    response = analyst_client.post(f"/console/objects/{hidden['id']}/{action}/", data)
+    assert response.status_code == 302
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == [f"No object {hidden['id']} is visible to the Forum."]
+    assert not AuditEvent.objects.filter(target=hidden["id"]).exists()
