@@ -363,7 +363,8 @@ def full_poll(collection: Collection, **filters: Any) -> tuple[int, float, list[
     return count, time.perf_counter() - started, cursors
 
 
-def measure(target: Target, ingest: int) -> None:
+def measure(target: Target, ingest: int, series: int) -> None:
+    """``series``: the objects loaded (earlier runs' ingests may have added more)."""
     results = target.results
     collection = target.collection()
     # Warm every worker (first request per process loads the app and its connections).
@@ -387,7 +388,7 @@ def measure(target: Target, ingest: int) -> None:
     typed, seconds, _ = full_poll(collection, type="attack-pattern")
     results["match[type] poll objects/s"] = f"{typed / seconds:,.0f} ({typed})"
 
-    ids = [object_id(n, count) for n in random.Random(7).sample(range(count), 50)]
+    ids = [object_id(n, series) for n in random.Random(7).sample(range(series), 50)]
     results["match[id] ms"] = (
         f"{median_ms(lambda: collection.get_objects(id=random.choice(ids)), 30):.1f}"
     )
@@ -412,7 +413,7 @@ def measure(target: Target, ingest: int) -> None:
     added = 0
     while added < ingest:
         objects = [
-            {k: v for k, v in bench_object(offset + added + i, target.creator, count).items()
+            {k: v for k, v in bench_object(offset + added + i, target.creator, series).items()
              if k != "x_bench_signature"}
             for i in range(min(batch, ingest - added))
         ]  # fmt: skip
@@ -462,19 +463,19 @@ def main() -> None:
         root = ApiRoot(f"{url}/feed/", user=loaded.user, password=loaded.password)
         assert root.max_content_length > 0
         Server(f"{url}/taxii2/", user=loaded.user, password=loaded.password).refresh()
-        measure(exchange, args.ingest)
+        measure(exchange, args.ingest, args.objects)
         targets.append(exchange)
     if args.compare_url:
         other = Target(
             "compare", args.compare_url.rstrip("/"), args.compare_api_root,
             args.compare_collection, args.compare_user, args.compare_password,
         )  # fmt: skip
-        measure(other, args.ingest)
+        measure(other, args.ingest, args.objects)
         targets.append(other)
     if args.with_medallion:
         with medallion_server(args.objects, args.medallion) as (url, collection_id):
             medallion = Target("medallion 3.0.0", url, "bench", collection_id, "bench", "bench")
-            measure(medallion, args.ingest)
+            measure(medallion, args.ingest, args.objects)
             targets.append(medallion)
     print(f"\nTAXII 2.1 bench, {args.objects} objects, taxii2-client as_pages per_request=1000")
     print_table(targets)
