@@ -72,7 +72,7 @@ def main() -> None:
         name="bench-lab", kind="lab"
     )
     _, token = token_issue(member=lab, scopes=["read", "publish"], name="bench")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"database: {engine}; bundle: {args.objects} objects; rounds: {args.rounds}")
