@@ -138,7 +138,9 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     if filters.phase:
         # ``raw`` is the compact JSON the publish path wrote (orjson), so a phase appears as
         # exactly this text; it works alike on SQLite and PostgreSQL, unlike JSON containment.
-        objects = objects.filter(raw__contains=orjson.dumps({"phase_name": filters.phase})[1:-1])
+        objects = objects.filter(
+            raw__contains=orjson.dumps({"phase_name": filters.phase}).decode()[1:-1]
+        )
     if filters.state:
         objects = objects.filter(triage_state=filters.state)
     return objects.order_by("-received_at", "-pk")
