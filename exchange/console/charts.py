@@ -82,7 +82,7 @@ def horizontal_bars(
     items: Sequence[tuple[str, float]], *, title: str, unit: str = "", fill: str = PALETTE[0]
 ) -> SafeString:
     """One labelled horizontal bar per item, value printed at its end."""
-    row, label_w, width = 26, 130, 380
+    row, label_w, width = 26, 150, 400
     height = max(row * len(items), row) + 6
     peak = max((value for _, value in items), default=0) or 1
     parts = [
