@@ -24,7 +24,7 @@ from django.core.management import call_command
 from taxii2client.v21 import Collection as TaxiiCollection
 
 from exchange.console.selectors import partner_feed
-from members.models import Member
+from members.models import ApiToken, Member
 from signatures.models import StixObject
 from tests.exchange.console.conftest import PASSWORD
 from tests.factories import token_for
@@ -222,3 +222,31 @@ def test_it_keeps_partner_users_out_of_the_console(
     assert "cannot use the analyst console" in browser.find_element(By.ID, "login-error").text
     browser.get(f"{live_server.url}/console/dashboard/")
     assert "/console/login/" in browser.current_url
+
+
+def test_it_issues_a_token_shown_once_in_the_browser(
+    browser: Any, live_server: Any, admin_user: User, demo: dict[str, Member]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/console/login/?next=/console/members/")
+    browser.find_element(By.ID, "id_username").send_keys(admin_user.username)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Members & access"
+    _screenshot(browser, "members")
+
+    section = browser.find_element(By.ID, "member-sentinel-detect")
+    section.find_element(By.XPATH, ".//summary[text()='Issue a token']").click()
+    section.find_element(By.NAME, "name").send_keys("siem")
+    section.find_element(By.CSS_SELECTOR, "input[name=scopes][value=read]").click()
+    section.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    raw = _wait_text(browser, "#raw-token", "isac_")
+    assert ApiToken.objects.get(name="siem").token_hash == ApiToken.hash(raw)
+
+    # Back on the members page (and after a reload) the value is gone for good.
+    browser.find_element(By.LINK_TEXT, "Done").click()
+    assert "Members & access" in browser.find_element(By.TAG_NAME, "h1").text
+    assert raw not in browser.page_source
+    browser.back()
+    assert raw not in browser.page_source
