@@ -123,7 +123,7 @@ def taxii_push(*, url: str, user: str, password: str, body: bytes) -> SendResult
     The status resource decides: any failure it lists is final (the remote refused those
     objects and would refuse them again); "pending" is accepted, the server owns it now.
     """
-    conn = _HTTPConnection(user=user or None, password=password or None)
+    conn = _HTTPConnection(user=user or None, password=password or None, version="2.1")
     conn.session.headers["User-Agent"] = USER_AGENT
     conn.session.max_redirects = 0
     for prefix in ("http://", "https://"):
