@@ -275,13 +275,12 @@ def _store(
             continue
         owner = owners.get(item.stix_id)
         if owner and owner != (item.created_by_ref, member.pk if anonymous else None):
-            creator, hidden_publisher = owner
             # Never name the member behind an anonymised object.
             reason = (
                 f"{item.stix_id} was published anonymously through the Forum; only its "
                 "publisher may publish new versions of it, through the Forum again"
-                if hidden_publisher is not None
-                else f"{item.stix_id} was created by {creator}; only its creator may publish "
+                if owner[1] is not None
+                else f"{item.stix_id} was created by {owner[0]}; only its creator may publish "
                 "new versions of it"
             )
             outcomes[index] = _outcome(index, item, "refused", reason)
