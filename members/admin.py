@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +13,11 @@ from members.services import custodial_signing_set, signing_key_revoke, signing_
 class MembershipInline(admin.TabularInline[Membership, Member]):
     model = Membership
     extra = 0
+
+
+def _actor(request: HttpRequest) -> User | None:
+    """The signed-in person, for the audit log."""
+    return request.user if isinstance(request.user, User) else None
 
 
 @admin.register(Member)
@@ -36,7 +42,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
         for member in queryset:
             try:
-                key = signing_key_rotate(member=member, actor_user=request.user)
+                key = signing_key_rotate(member=member, actor_user=_actor(request))
             except ValidationError as exc:
                 self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
             else:
@@ -55,7 +61,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
     ) -> None:
         for member in queryset:
             try:
-                custodial_signing_set(member=member, enabled=enabled, actor_user=request.user)
+                custodial_signing_set(member=member, enabled=enabled, actor_user=_actor(request))
             except ValidationError as exc:
                 self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
 
@@ -75,11 +81,10 @@ class SigningKeyAdmin(admin.ModelAdmin[SigningKey]):
     ]
     list_filter = ["state", "custodial", "member"]
     search_fields = ["kid", "member__name"]
-    fields = [
+    fields = readonly_fields = (
         "kid", "member", "custodial", "state", "public_jwk", "valid_from", "valid_until",
         "revoked_at", "revocation_reason", "created_at",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
     actions = ["revoke_compromised", "revoke_superseded"]
 
     @admin.action(description="Revoke now: key compromise")
@@ -92,7 +97,7 @@ class SigningKeyAdmin(admin.ModelAdmin[SigningKey]):
 
     def _revoke(self, request: HttpRequest, queryset: QuerySet[SigningKey], reason: str) -> None:
         for key in queryset.exclude(state=KeyState.REVOKED):
-            signing_key_revoke(key=key, reason=reason, actor_user=request.user)
+            signing_key_revoke(key=key, reason=reason, actor_user=_actor(request))
             self.message_user(request, f"{key.kid} revoked ({reason})")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -111,10 +116,9 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ["created_at", "action", "target", "actor_member", "actor_user"]
     list_filter = ["action"]
     search_fields = ["target", "note"]
-    fields = [
+    fields = readonly_fields = (
         "created_at", "action", "target", "actor_member", "actor_user", "before", "after", "note",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

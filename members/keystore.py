@@ -57,7 +57,7 @@ def seal(private_key: Ed25519PrivateKey, *, kid: str) -> bytes:
     return _FORMAT_V1 + nonce + _master().encrypt(nonce, seed, kid.encode("ascii"))
 
 
-def unseal(sealed: bytes, *, kid: str) -> Ed25519PrivateKey:
+def unseal(sealed: bytes | memoryview, *, kid: str) -> Ed25519PrivateKey:
     """Open a sealed seed of the key ``kid``; raises KeyUnsealError if it does not open."""
     sealed = bytes(sealed)
     if sealed[:1] != _FORMAT_V1 or len(sealed) < 1 + _NONCE_BYTES + 16:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -108,7 +108,7 @@ def audit_record(
     action: str,
     target: str,
     actor_member: Member | None = None,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     note: str = "",
@@ -168,7 +168,7 @@ def signing_key_rotate(
     *,
     member: Member,
     actor_member: Member | None = None,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
 ) -> SigningKey:
     """Create a new active custodial key and retire the member's previous custodial ones.
 
@@ -217,7 +217,7 @@ def signing_key_register(
     member: Member,
     jwk: Mapping[str, Any],
     actor_member: Member | None = None,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
 ) -> SigningKey:
     """Register a lab's own Ed25519 public key (RFC 8037 OKP JWK) for client-side signing.
 
@@ -259,7 +259,7 @@ def signing_key_revoke(
     reason: str,
     at: datetime | None = None,
     actor_member: Member | None = None,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
 ) -> SigningKey:
     """Revoke a key from ``at`` (default now): signatures it made from then on are invalid.
 
@@ -296,7 +296,7 @@ def custodial_signing_set(
     member: Member,
     enabled: bool,
     actor_member: Member | None = None,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
 ) -> Member:
     """Switch custodial signing on or off; off needs an active key the lab registered."""
     member = Member.objects.select_for_update().get(pk=member.pk)

@@ -38,6 +38,8 @@ class MemberKeyRegisterView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError("The body must be a JWK (a JSON object).")
         try:
             key = signing_key_register(member=member, jwk=request.data, actor_member=member)
         except ValidationError as exc:
