@@ -18,29 +18,28 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from exchange.console.models import LoginFailure
 from members.choices import MemberKind
+from members.models import Membership
 
 _LAST_SEEN = "console_last_seen"
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def is_console_user(user: AbstractBaseUser | AnonymousUser) -> bool:
     """An active staff user of the Forum member."""
     if not (user.is_authenticated and user.is_active and getattr(user, "is_staff", False)):
         return False
-    try:
-        return bool(user.membership.member.kind == MemberKind.FORUM)  # type: ignore[union-attr]
-    except ObjectDoesNotExist:
-        return False
+    return Membership.objects.filter(user_id=user.pk, member__kind=MemberKind.FORUM).exists()
 
 
 def console_view(permission: str = "view_console") -> Callable[[View], View]:
@@ -54,7 +53,7 @@ def console_view(permission: str = "view_console") -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         @never_cache
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             login_url = reverse("console:login")
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), login_url)
@@ -136,7 +135,7 @@ class ConsoleAuthenticationForm(AuthenticationForm):
         login_failures_clear(username, ip)
         return cleaned
 
-    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
+    def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if not is_console_user(user):
             raise ValidationError(self.error_messages["not_console"], code="not_console")

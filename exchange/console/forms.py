@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -51,7 +51,8 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lab"].choices = [_ANY, *((name, name) for name in queue_labs())]
+        labs = [(name, name) for name in queue_labs()]
+        cast(forms.ChoiceField, self.fields["lab"]).choices = [_ANY, *labs]
 
     def filters(self) -> QueueFilters:
         if not self.is_valid():
@@ -78,7 +79,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [_ANY, *((a, a) for a in audit_actions())]
+        actions = [(action, action) for action in audit_actions()]
+        cast(forms.ChoiceField, self.fields["action"]).choices = [_ANY, *actions]
 
     def filters(self) -> AuditFilters:
         if not self.is_valid():
@@ -117,7 +119,7 @@ class CampaignLinkForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["campaign"].choices = [
+        cast(forms.ChoiceField, self.fields["campaign"]).choices = [
             ("", "—"),
             *((c.stix_id, str(c.data.get("name", c.stix_id))) for c in forum_campaigns()),
         ]

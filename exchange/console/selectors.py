@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db.models import (
@@ -45,7 +45,13 @@ from exchange.fanout.models import (
 from exchange.fanout.selectors import subscription_health
 from members.choices import MemberKind
 from members.models import AuditEvent, Member, SigningKey
-from signatures.models import AnonymisedPublication, Collection, CollectionEntry, StixObject
+from signatures.models import (
+    AnonymisedPublication,
+    Collection,
+    CollectionEntry,
+    StixObject,
+    StixObjectQuerySet,
+)
 from signatures.sdk import jss
 from signatures.sdk.indicators import pattern_for
 from signatures.selectors import objects_visible_to
@@ -74,6 +80,15 @@ def forum_member() -> Member:
 
 def partner_feed() -> Collection | None:
     return Collection.objects.filter(alias=PARTNER_FEED_ALIAS).first()
+
+
+def visible_objects(forum: Member) -> StixObjectQuerySet:
+    """Object versions the Forum may read, with the StixObject queryset methods.
+
+    ``objects_visible_to`` builds on ``StixObject.objects``, so the queryset is a
+    StixObjectQuerySet at run time; its annotation only says QuerySet.
+    """
+    return cast(StixObjectQuerySet, objects_visible_to(forum))
 
 
 # --- triage queue ---------------------------------------------------------------------------
@@ -116,7 +131,7 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     """The newest version of each queued object the Forum may see, newest first."""
     types = CATEGORY_TYPES.get(filters.category, QUEUE_TYPES)
     objects = (
-        objects_visible_to(forum)
+        visible_objects(forum)
         .filter(type__in=types)
         .latest_versions()
         .annotate(
@@ -181,7 +196,7 @@ def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, lis
       exchange stores one copy of a deterministic SCO id, so a second publisher of the same
       observable is recorded through its indicator, not through the observable itself).
     """
-    visible = objects_visible_to(forum)
+    visible = visible_objects(forum)
     patterns: dict[str, str] = {}
     for obj in objects:
         if obj.type == "indicator" and isinstance(obj.data.get("pattern"), str):
@@ -220,7 +235,7 @@ def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, lis
 
 def _sighted_summaries(forum: Member, objects: Sequence[StixObject]) -> dict[str, str]:
     refs = {obj.data.get("sighting_of_ref") for obj in objects if obj.type == "sighting"}
-    sighted = objects_visible_to(forum).filter(stix_id__in=refs).latest_versions()
+    sighted = visible_objects(forum).filter(stix_id__in=refs).latest_versions()
     return {obj.stix_id: object_summary(obj.data) for obj in sighted}
 
 
@@ -310,7 +325,7 @@ class ObjectDetail:
 
 def object_detail(forum: Member, stix_id: str) -> ObjectDetail | None:
     """Everything the detail page shows of one object, or None if the Forum cannot see it."""
-    visible = objects_visible_to(forum)
+    visible = visible_objects(forum)
     versions = list(visible.filter(stix_id=stix_id).select_related("publisher").order_by("version"))
     if not versions:
         return None
@@ -405,7 +420,7 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
     now = now or timezone.now()
     since = (now - timedelta(days=days - 1)).date()
     day_list = [since + timedelta(days=n) for n in range(days)]
-    queued = objects_visible_to(forum).filter(type__in=QUEUE_TYPES)
+    queued = visible_objects(forum).filter(type__in=QUEUE_TYPES)
 
     per_day = (
         queued.filter(received_at__date__gte=since)

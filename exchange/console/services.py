@@ -22,7 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.console.models import TRANSITIONS, Triage, TriageState
-from exchange.console.selectors import PARTNER_FEED_ALIAS, forum_member, partner_feed
+from exchange.console.selectors import (
+    PARTNER_FEED_ALIAS,
+    forum_member,
+    partner_feed,
+    visible_objects,
+)
 from exchange.fanout.models import Delivery
 from exchange.fanout.services import delivery_replay
 from members.choices import MemberKind
@@ -31,7 +36,6 @@ from members.services import audit_record, token_issue, token_revoke
 from signatures.models import Collection, CollectionEntry, StixObject, TlpLevel
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_BY_LEVEL
-from signatures.selectors import objects_visible_to
 from signatures.services import (
     collection_create,
     collection_entries_remove,
@@ -62,7 +66,7 @@ def _now_stamp() -> str:
 
 
 def _visible_latest(forum: Member, stix_id: str) -> StixObject:
-    latest = objects_visible_to(forum).filter(stix_id=stix_id).order_by("-version").first()
+    latest = visible_objects(forum).filter(stix_id=stix_id).order_by("-version").first()
     if latest is None:
         raise ValidationError(f"No object {stix_id} is visible to the Forum.")
     return latest
@@ -412,7 +416,7 @@ def forum_campaigns() -> list[StixObject]:
     """The Forum's campaign objects (newest version of each), by name."""
     forum = forum_member()
     campaigns = (
-        objects_visible_to(forum)
+        visible_objects(forum)
         .filter(type="campaign", created_by_ref=forum.identity_id)
         .latest_versions()
     )

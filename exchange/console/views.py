@@ -8,10 +8,13 @@ from typing import Any
 
 import orjson
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -37,6 +40,13 @@ class ConsoleLoginView(LoginView):
 
     def get_default_redirect_url(self) -> str:
         return reverse("console:queue")
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in user acting (console_view has refused everyone else already)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -91,7 +101,7 @@ def object_detail(request: HttpRequest, stix_id: str) -> HttpResponse:
 
 #: action slug -> (permission, form class, service, success message). Each form's fields
 #: are the service's keyword arguments besides stix_id and user.
-OBJECT_ACTIONS: dict[str, tuple[str, type[forms.forms.Form], Callable[..., Any], str]] = {
+OBJECT_ACTIONS: dict[str, tuple[str, type[Form], Callable[..., Any], str]] = {
     "review": (
         "triage_object",
         forms.NoteOptionalForm,
@@ -138,29 +148,37 @@ OBJECT_ACTIONS: dict[str, tuple[str, type[forms.forms.Form], Callable[..., Any],
 }
 
 
-@require_POST
-def object_action(request: HttpRequest, stix_id: str, action: str) -> HttpResponse:
-    if action not in OBJECT_ACTIONS:
-        raise Http404("No such action.")
-    permission, form_class, service, success = OBJECT_ACTIONS[action]
-
+def _object_action_view(
+    permission: str, form_class: type[Form], service: Callable[..., Any], success: str
+) -> Callable[..., HttpResponseBase]:
     @console_view(permission)
-    def act(request: HttpRequest) -> HttpResponse:
+    @require_POST
+    def act(request: HttpRequest, stix_id: str) -> HttpResponse:
         form = form_class(request.POST)
         if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-        else:
-            try:
-                service(stix_id=stix_id, user=request.user, **form.cleaned_data)
-                messages.success(request, success)
-            except ValidationError as exc:
-                for message in exc.messages:
-                    messages.error(request, message)
+            for message in ValidationError(form.errors).messages:
+                messages.error(request, message)
+            return redirect("console:object", stix_id=stix_id)
+        try:
+            service(stix_id=stix_id, user=_actor(request), **form.cleaned_data)
+            messages.success(request, success)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
         return redirect("console:object", stix_id=stix_id)
 
-    return act(request)
+    return act
+
+
+_OBJECT_ACTION_VIEWS = {slug: _object_action_view(*spec) for slug, spec in OBJECT_ACTIONS.items()}
+
+
+def object_action(request: HttpRequest, stix_id: str, action: str) -> HttpResponseBase:
+    """POST /console/objects/<id>/<action>/: one workflow action, with its own permission."""
+    view = _OBJECT_ACTION_VIEWS.get(action)
+    if view is None:
+        raise Http404("No such action.")
+    return view(request, stix_id)
 
 
 @console_view()
@@ -270,7 +288,7 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
     if form.is_valid():
         try:
             token, raw = services.console_token_issue(
-                member=member, user=request.user, **form.cleaned_data
+                member=member, user=_actor(request), **form.cleaned_data
             )
         except ValidationError as exc:
             for message in exc.messages:
@@ -289,7 +307,7 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.select_related("member"), pk=pk)
     try:
-        services.console_token_revoke(token=token, user=request.user)
+        services.console_token_revoke(token=token, user=_actor(request))
         messages.success(request, f"Token {token.prefix}… of {token.member} revoked.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -302,7 +320,7 @@ def key_rotate(request: HttpRequest, name: str) -> HttpResponse:
     member = get_object_or_404(Member, name=name)
     try:
         key = signing_key_rotate(
-            member=member, actor_member=selectors.forum_member(), actor_user=request.user
+            member=member, actor_member=selectors.forum_member(), actor_user=_actor(request)
         )
         messages.success(request, f"New signing key {key.kid} for {member}.")
     except ValidationError as exc:
@@ -323,7 +341,7 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
             key=key,
             reason=form.cleaned_data["reason"],
             actor_member=selectors.forum_member(),
-            actor_user=request.user,
+            actor_user=_actor(request),
         )
         messages.success(request, f"Key {key.kid} revoked.")
     except ValidationError as exc:
@@ -351,7 +369,7 @@ def collection_grant(request: HttpRequest, pk: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.collection_grant_set(
-                collection=collection, user=request.user, **form.cleaned_data
+                collection=collection, user=_actor(request), **form.cleaned_data
             )
             messages.success(request, f"Access to {collection.title} updated.")
         except ValidationError as exc:
@@ -375,6 +393,6 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 def dead_letters_replay(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("delivery")
     deliveries = Delivery.objects.filter(pk__in=ids) if ids else selectors.dead_letters()
-    replayed = services.dead_letters_replay(deliveries=list(deliveries), user=request.user)
+    replayed = services.dead_letters_replay(deliveries=list(deliveries), user=_actor(request))
     messages.success(request, f"{replayed} dead letter(s) queued again.")
     return redirect("console:subscriptions")
