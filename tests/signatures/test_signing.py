@@ -6,8 +6,10 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from importlib import resources
 from typing import Any
 
+import jsonschema
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rest_framework.test import APIClient
@@ -222,3 +224,17 @@ def test_it_publishes_the_key_set_in_a_new_identity_version_when_keys_change(
         "valid",
         [forum.identity_id],
     )
+
+
+def test_it_publishes_identity_keys_that_match_the_extensions_schema(
+    lab_client: APIClient, lab_a: Member
+) -> None:
+    schema = json.loads(
+        resources.files("signatures").joinpath("profile/schemas/signatures.json").read_text()
+    )
+    identity = served(lab_client, lab_a.identity_id)[-1]
+    body = identity["extensions"][SIGNING_EXTENSION_ID]
+    jsonschema.validate(body, schema)
+    leaked = {**body, "keys": [{**body["keys"][0], "d": "A" * 43}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(leaked, schema)
