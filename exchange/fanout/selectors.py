@@ -75,18 +75,18 @@ def subscription_backlog(subscription_id: uuid.UUID | str) -> int:
 
 def subscriptions_due(ids: Iterable[uuid.UUID | str] | None = None) -> list[uuid.UUID]:
     """Active subscriptions with nobody sending and something to send now: a pending
-    delivery past its backoff, or unbatched items that fill a batch or waited max_wait."""
+    delivery past its backoff or, with none pending, unbatched items that fill a batch or
+    waited max_wait."""
     now = timezone.now()
     rows = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     )
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
-    retry_due = Delivery.objects.filter(
-        subscription=OuterRef("pk"), state=DeliveryState.PENDING, next_attempt_at__lte=now
-    )
+    pending = Delivery.objects.filter(subscription=OuterRef("pk"), state=DeliveryState.PENDING)
     rows = rows.annotate(
-        retry_due=Exists(retry_due),
+        head_pending=Exists(pending),
+        retry_due=Exists(pending.filter(next_attempt_at__lte=now)),
         unbatched=Count("items", filter=Q(items__delivery__isnull=True)),
         oldest=Min("items__created_at", filter=Q(items__delivery__isnull=True)),
     ).filter(Q(retry_due=True) | Q(unbatched__gt=0))
@@ -95,7 +95,8 @@ def subscriptions_due(ids: Iterable[uuid.UUID | str] | None = None) -> list[uuid
         batch_ready = row.unbatched >= row.max_batch or (
             row.oldest is not None and now - row.oldest >= timedelta(milliseconds=row.max_wait_ms)
         )
-        if row.retry_due or batch_ready:
+        # A pending delivery heads the queue: nothing behind it may leave before it.
+        if row.retry_due or (batch_ready and not row.head_pending):
             due.append(row.pk)
     return due
 

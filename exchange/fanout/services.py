@@ -322,23 +322,24 @@ def _backlog_bound(subscription_id: uuid.UUID) -> None:
             logger.warning("fan-out: subscription %s %s", subscription_id, reason)
 
 
-def pumps_kick(subscription_ids: Iterable[uuid.UUID]) -> None:
+def pumps_kick(subscription_ids: Iterable[uuid.UUID], *, force: bool = False) -> None:
     """Enqueue a pump for each active subscription that has none queued recently.
 
     ``kicked_at`` is claimed with a conditional update, so the heartbeat and the
     dispatcher never queue a second pump while one is waiting; a pump lost with a dead
-    broker or worker is re-queued once FANOUT_KICK_TTL_SECONDS have passed.
+    broker or worker is re-queued once FANOUT_KICK_TTL_SECONDS have passed. ``force``
+    is for a pump that just released its lease: a pump queued meanwhile may already have
+    found the lease taken and quit, so "one is waiting" cannot be trusted then.
     """
     from exchange.fanout.tasks import pump
 
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FANOUT_KICK_TTL_SECONDS)
     for subscription_id in subscription_ids:
-        claimed = (
-            Subscription.objects.filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
-            .filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale))
-            .update(kicked_at=now)
-        )
+        rows = Subscription.objects.filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
+        if not force:
+            rows = rows.filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale))
+        claimed = rows.update(kicked_at=now)
         if not claimed:
             continue
         try:
@@ -524,6 +525,10 @@ def subscription_pump(*, subscription_id: str) -> None:
     """
     token = uuid.uuid4()
     if not _lease_claim(subscription_id, token):
+        # Another run is sending (it re-queues what it leaves due when it ends) or the
+        # subscription is paused: either way this run is not "waiting", so let the next
+        # dispatch queue a pump at once instead of after FANOUT_KICK_TTL_SECONDS.
+        Subscription.objects.filter(pk=subscription_id).update(kicked_at=None)
         return
     subscription = Subscription.objects.select_related("owner").get(pk=subscription_id)
     try:
@@ -540,7 +545,7 @@ def subscription_pump(*, subscription_id: str) -> None:
         _lease_release(subscription_id, token)
     # Work that arrived while this run held the lease was not queued for (the kick found
     # the lease taken): queue it now rather than at the next heartbeat.
-    pumps_kick(subscriptions_due([subscription.pk]))
+    pumps_kick(subscriptions_due([subscription.pk]), force=True)
 
 
 # --- Dead letters ------------------------------------------------------------------------------
