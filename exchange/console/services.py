@@ -17,6 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +33,7 @@ from exchange.console.selectors import (
 from exchange.fanout.models import Delivery
 from exchange.fanout.services import delivery_replay
 from members.choices import MemberKind
-from members.models import ApiToken, Member
+from members.models import ApiToken, Member, Membership
 from members.services import audit_record, token_issue, token_revoke
 from signatures.models import Collection, CollectionEntry, StixObject, TlpLevel
 from signatures.sdk import jss
@@ -492,6 +494,36 @@ def object_campaign_link(
         },
     )
     return relationship
+
+
+# --- console users -------------------------------------------------------------------------
+
+#: The console's roles: Django groups created by the migration 0002_analyst_and_admin_roles.
+ROLES = ("analyst", "admin")
+
+
+@transaction.atomic
+def analyst_create(*, username: str, password: str, role: str) -> User:
+    """A Forum staff user in one console role; the password must pass the validators."""
+    if role not in ROLES:
+        raise ValidationError(f"role is one of {', '.join(ROLES)}")
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"A user named {username!r} exists already.")
+    user = User(username=username, is_staff=True)
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    forum = forum_member()
+    Membership.objects.create(user=user, member=forum)
+    user.groups.add(Group.objects.get(name=role))
+    audit_record(
+        action="console-user-create",
+        target=username,
+        actor_member=forum,
+        after={"role": role, "is_staff": True},
+    )
+    return user
 
 
 # --- members & access (admin role) ----------------------------------------------------------
