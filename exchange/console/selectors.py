@@ -161,11 +161,20 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     return objects.order_by("-received_at", "-pk")
 
 
-def _verifier() -> jss.Verifier:
-    """One verifier over every member's published keys (retired and revoked ones included,
-    with their life, so old signatures verify and later ones do not)."""
-    keys = SigningKey.objects.select_related("member")
-    return jss.Verifier({"keys": [key.published_jwk() for key in keys]})
+class SignatureChecker:
+    """Verifies stored versions against every member's published keys (retired and revoked
+    ones included, with their life, so old signatures verify and later ones do not)."""
+
+    def __init__(self) -> None:
+        keys = list(SigningKey.objects.select_related("member"))
+        self.verifier = jss.Verifier({"keys": [key.published_jwk() for key in keys]})
+        self.names = {key.member.identity_id: key.member.name for key in keys}
+
+    def check(self, obj: StixObject) -> Verification:
+        # Verify the stored text exactly as served: any re-serialisation breaks signatures.
+        report = self.verifier.verify(orjson.loads(obj.raw))
+        signed_by = tuple(self.names.get(signee, signee) for signee in report.signees)
+        return Verification(report.status, report.reason, report.signees, signed_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +184,8 @@ class Verification:
     status: str
     reason: str
     signees: tuple[str, ...] = ()
-
-
-def verification_of(verifier: jss.Verifier, obj: StixObject) -> Verification:
-    # Verify the stored text exactly as served: any re-serialisation would break signatures.
-    report = verifier.verify(orjson.loads(obj.raw))
-    return Verification(report.status, report.reason, report.signees)
+    #: The member names of the signees whose signatures verified.
+    signed_by: tuple[str, ...] = ()
 
 
 def _lab_names(members: Iterable[int]) -> dict[int, str]:
@@ -257,7 +262,7 @@ class QueueRow:
 
 def queue_rows(forum: Member, objects: Sequence[StixObject]) -> list[QueueRow]:
     """Decorate a page of :func:`queue_objects` for display."""
-    verifier = _verifier()
+    checker = SignatureChecker()
     corroborating = corroboration(forum, objects)
     sighted = _sighted_summaries(forum, objects)
     rows = []
@@ -279,7 +284,7 @@ def queue_rows(forum: Member, objects: Sequence[StixObject]) -> list[QueueRow]:
                     for phase in data.get("kill_chain_phases") or []
                     if isinstance(phase, Mapping)
                 ],
-                verification=verification_of(verifier, obj),
+                verification=checker.check(obj),
                 corroborated_by=corroborating.get(obj.stix_id, []),
             )
         )
@@ -338,13 +343,11 @@ def object_detail(forum: Member, stix_id: str) -> ObjectDetail | None:
         if feed is not None
         else ()
     )
-    verifier = _verifier()
+    checker = SignatureChecker()
     views = []
     for index, version in enumerate(versions):
         diff = version_diff(versions[index - 1].data, version.data) if index else []
-        views.append(
-            VersionView(version, verification_of(verifier, version), version.pk in released, diff)
-        )
+        views.append(VersionView(version, checker.check(version), version.pk in released, diff))
     related = visible.latest_versions().select_related("publisher")
     triage = Triage.objects.filter(stix_id=stix_id).first()
     sighted = _sighted_summaries(forum, [latest])

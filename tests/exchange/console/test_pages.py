@@ -83,6 +83,7 @@ def test_it_shows_summaries_signature_state_and_corroboration(
     assert rows[slice_ids["sighting"]].summary == ("sighting of IPv4 in 203.0.113.0/24, 412 times")
     assert ranged.verification.status == "valid"
     assert ranged.verification.signees == (lab_a.identity_id,)
+    assert ranged.verification.signed_by == ("lab-a",)
 
     # A stored object altered after signing shows as invalid, with the verifier's reason.
     StixObject.objects.filter(stix_id=slice_ids["prompt"]).update(
