@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -80,7 +79,7 @@ def _triage_lock(stix_id: str) -> Triage:
     return Triage.objects.select_for_update().get(stix_id=stix_id)
 
 
-def _move(triage: Triage, state: str, user: AbstractBaseUser) -> str:
+def _move(triage: Triage, state: str, user: User) -> str:
     """Check and apply a workflow move; returns the state before it."""
     before = triage.state
     if state not in TRANSITIONS[TriageState(before)]:
@@ -90,7 +89,7 @@ def _move(triage: Triage, state: str, user: AbstractBaseUser) -> str:
         )
     triage.state = state
     triage.updated_at = timezone.now()
-    triage.updated_by = user  # type: ignore[assignment]
+    triage.updated_by = user
     triage.save()
     return before
 
@@ -120,7 +119,7 @@ def _marking_like(obj: StixObject) -> list[str]:
 # --- the partner feed -----------------------------------------------------------------------
 
 
-def partner_feed_ensure(*, forum: Member, user: AbstractBaseUser) -> Collection:
+def partner_feed_ensure(*, forum: Member, user: User) -> Collection:
     """The Forum's curated partner collection, created at the first release.
 
     Readers: every partner, lab and the Forum at creation (admins manage grants from then
@@ -174,7 +173,7 @@ def _partner_feed_withdraw(forum: Member, stix_id: str) -> int:
 
 
 @transaction.atomic
-def object_review(*, stix_id: str, user: AbstractBaseUser, note: str = "") -> Triage:
+def object_review(*, stix_id: str, user: User, note: str = "") -> Triage:
     """new / members-only -> under review."""
     forum = forum_member()
     _visible_latest(forum, stix_id)
@@ -193,7 +192,7 @@ def object_review(*, stix_id: str, user: AbstractBaseUser, note: str = "") -> Tr
 
 
 @transaction.atomic
-def object_release(*, stix_id: str, user: AbstractBaseUser, note: str = "") -> Triage:
+def object_release(*, stix_id: str, user: User, note: str = "") -> Triage:
     """Release the object to partners: add every stored version of it to the partner feed.
 
     Allowed again once released, to add versions published since. Refused for TLP levels
@@ -229,7 +228,7 @@ def object_release(*, stix_id: str, user: AbstractBaseUser, note: str = "") -> T
 
 
 @transaction.atomic
-def object_keep_members_only(*, stix_id: str, user: AbstractBaseUser, note: str = "") -> Triage:
+def object_keep_members_only(*, stix_id: str, user: User, note: str = "") -> Triage:
     """Keep the object for members: it stays on the members' feeds, off the partner feed."""
     forum = forum_member()
     _visible_latest(forum, stix_id)
@@ -250,7 +249,7 @@ def object_keep_members_only(*, stix_id: str, user: AbstractBaseUser, note: str 
 
 @transaction.atomic
 def object_retire(
-    *, stix_id: str, user: AbstractBaseUser, reason: str, action: str = "object-retire"
+    *, stix_id: str, user: User, reason: str, action: str = "object-retire"
 ) -> Triage:
     """Retire a stale or wrong object: off the partner feed, and final in the workflow.
 
@@ -276,7 +275,7 @@ def object_retire(
 
 
 @transaction.atomic
-def object_revoke(*, stix_id: str, user: AbstractBaseUser, reason: str) -> StixObject:
+def object_revoke(*, stix_id: str, user: User, reason: str) -> StixObject:
     """Revoke the object on its publisher's behalf, the only way the Forum can.
 
     Only an object's creator may publish a version with ``revoked: true`` (STIX 2.1 section
@@ -323,9 +322,7 @@ def object_revoke(*, stix_id: str, user: AbstractBaseUser, reason: str) -> StixO
 
 
 @transaction.atomic
-def object_tlp_restrict(
-    *, stix_id: str, level: str, user: AbstractBaseUser, reason: str
-) -> list[str]:
+def object_tlp_restrict(*, stix_id: str, level: str, user: User, reason: str) -> list[str]:
     """Make the object's effective TLP more restrictive ("downgrade-only"); never wider.
 
     The exchange serves each version by ``StixObject.tlp``, the column the sharing policy
@@ -364,7 +361,7 @@ def object_tlp_restrict(
         triage.state = TriageState.MEMBERS_ONLY
         removed = _partner_feed_withdraw(forum, stix_id)
     triage.updated_at = timezone.now()
-    triage.updated_by = user  # type: ignore[assignment]
+    triage.updated_by = user
     triage.save()
     audit_record(
         action="object-tlp-restrict",
@@ -379,9 +376,7 @@ def object_tlp_restrict(
 
 
 @transaction.atomic
-def object_note_add(
-    *, stix_id: str, user: AbstractBaseUser, content: str, abstract: str = ""
-) -> StixObject:
+def object_note_add(*, stix_id: str, user: User, content: str, abstract: str = "") -> StixObject:
     """Publish a Forum ``note`` (STIX 2.1 section 4.11) about the object, marked at least as
     restrictively as the object. Notes are shared STIX, seen by whoever may read them."""
     if not content.strip():
@@ -429,7 +424,7 @@ def forum_campaigns() -> list[StixObject]:
 def object_campaign_link(
     *,
     stix_id: str,
-    user: AbstractBaseUser,
+    user: User,
     campaign: str = "",
     new_campaign: str = "",
 ) -> StixObject:
@@ -533,7 +528,7 @@ def console_token_issue(
     *,
     member: Member,
     scopes: list[str],
-    user: AbstractBaseUser,
+    user: User,
     name: str = "",
     expires_in_days: int | None = None,
 ) -> tuple[ApiToken, str]:
@@ -559,7 +554,7 @@ def console_token_issue(
     return token, raw
 
 
-def console_token_revoke(*, token: ApiToken, user: AbstractBaseUser) -> ApiToken:
+def console_token_revoke(*, token: ApiToken, user: User) -> ApiToken:
     if token.revoked_at is not None:
         raise ValidationError(f"The token {token.prefix}… is revoked already.")
     token_revoke(token=token)
@@ -584,7 +579,7 @@ def collection_grant_set(
     member: Member,
     role: str,
     granted: bool,
-    user: AbstractBaseUser,
+    user: User,
 ) -> None:
     """Grant or withdraw a member's read or write access to a collection (TAXII 2.1
     section 5.2 can_read / can_write). Read-only members are never writers."""
@@ -611,7 +606,7 @@ def collection_grant_set(
     )
 
 
-def dead_letters_replay(*, deliveries: Iterable[Delivery], user: AbstractBaseUser) -> int:
+def dead_letters_replay(*, deliveries: Iterable[Delivery], user: User) -> int:
     """Send dead letters again through the fan-out's own replay; the count replayed."""
     forum = forum_member()
     replayed = 0
