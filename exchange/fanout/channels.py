@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +112,16 @@ def webhook_send(
 class _TimeoutAdapter(HTTPAdapter):
     """taxii2-client takes no timeout: give every request of its session ours."""
 
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = _timeout()
-        return super().send(request, **kwargs)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(request, stream, timeout or _timeout(), verify, cert, proxies)
 
 
 def taxii_push(*, url: str, user: str, password: str, body: bytes) -> SendResult:

@@ -11,13 +11,13 @@ from celery import shared_task
 from exchange.fanout import services
 
 
-@shared_task(name="fanout.dispatch", acks_late=True, ignore_result=True)
+@shared_task(name="fanout.dispatch", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def dispatch() -> None:
     """The heartbeat (settings.CELERY_BEAT_SCHEDULE) and the after-publish kick."""
     services.heartbeat()
 
 
-@shared_task(name="fanout.pump", acks_late=True, ignore_result=True)
+@shared_task(name="fanout.pump", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def pump(subscription_id: str) -> None:
     """Send one subscription's due deliveries, in order."""
     services.subscription_pump(subscription_id=subscription_id)
