@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from members.choices import MemberKind
+from members.management.base import service_errors
 from members.services import member_create
 
 
@@ -20,10 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--display-name", default="", help="Human name of the organisation.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
+        with service_errors():
             member = member_create(
                 name=options["name"], kind=options["kind"], display_name=options["display_name"]
             )
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(member.identity_id)

@@ -5,40 +5,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from members.management.base import MemberCommand
 from members.models import Member
 from members.services import token_issue
 
 
-class Command(BaseCommand):
+class Command(MemberCommand):
     help = "Issue an API token. The token is printed once, alone on the last line."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--member", required=True, help="The member's account name.")
+        super().add_arguments(parser)
         parser.add_argument("--scopes", required=True, help="Comma-separated: read,publish,admin.")
         parser.add_argument("--expires-days", type=int, default=None)
         parser.add_argument("--name", default="", help="A label for the token.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            member = Member.objects.get(name=options["member"])
-        except Member.DoesNotExist as exc:
-            raise CommandError(f"No member named {options['member']!r}.") from exc
+    def act(self, member: Member, **options: Any) -> None:
         days = options["expires_days"]
         if days is not None and days < 1:
             raise CommandError("--expires-days must be at least 1.")
         scopes = [scope.strip() for scope in options["scopes"].split(",") if scope.strip()]
-        try:
-            token, raw = token_issue(
-                member=member,
-                scopes=scopes,
-                expires_in=timedelta(days=days) if days else None,
-                name=options["name"],
-            )
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
+        token, raw = token_issue(
+            member=member,
+            scopes=scopes,
+            expires_in=timedelta(days=days) if days else None,
+            name=options["name"],
+        )
         self.stderr.write(
             f"Token {token.prefix}… for {member.name} ({', '.join(token.scopes)}); "
             "store it now, it is not shown again."

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from members.management.base import service_errors
 from members.models import SigningKey
 from members.services import signing_key_revoke
 from signatures.validation import ObjectRefused, timestamp_parse
@@ -35,8 +35,6 @@ class Command(BaseCommand):
                 at = timestamp_parse(options["at"], object_id="--at", prop="at").value
             except ObjectRefused as exc:
                 raise CommandError(str(exc)) from exc
-        try:
+        with service_errors():
             key = signing_key_revoke(key=key, reason=options["reason"], at=at)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(f"{key.kid} revoked at {key.revoked_at:%Y-%m-%dT%H:%M:%S.%fZ}")

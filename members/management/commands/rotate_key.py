@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from members.management.base import MemberCommand
 from members.models import Member
 from members.services import signing_key_rotate
 
 
-class Command(BaseCommand):
+class Command(MemberCommand):
     help = (
         "Create a new active custodial signing key for a member and retire its previous "
         "custodial key (valid_until = now). Prints the new key's kid."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--member", required=True, help="The member's account name.")
+        super().add_arguments(parser)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            member = Member.objects.get(name=options["member"])
-        except Member.DoesNotExist as exc:
-            raise CommandError(f"No member named {options['member']!r}.") from exc
-        try:
-            key = signing_key_rotate(member=member)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
+    def act(self, member: Member, **options: Any) -> None:
+        key = signing_key_rotate(member=member)
         self.stdout.write(key.kid)

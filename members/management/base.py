@@ -1,0 +1,39 @@
+"""What the members' management commands share: the --member argument and error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from members.models import Member
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """Report a service's ValidationError as a command error (exit status 1, no traceback)."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise CommandError(" ".join(exc.messages)) from exc
+
+
+class MemberCommand(BaseCommand):
+    """A command about one member, named with ``--member``; subclasses implement ``act``."""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--member", required=True, help="The member's account name.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name = options.pop("member")
+        try:
+            member = Member.objects.get(name=name)
+        except Member.DoesNotExist as exc:
+            raise CommandError(f"No member named {name!r}.") from exc
+        with service_errors():
+            self.act(member, **options)
+
+    act: Callable[..., None]
