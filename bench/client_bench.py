@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,26 +20,11 @@ import time
 from pathlib import Path
 
 import requests
+from benchsetup import ROOT, database_engine, django_start, free_port, lab_with_token
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
+django_start()
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-
-from members.models import Member  # noqa: E402
-from members.services import member_create, token_issue  # noqa: E402
 from signatures.sdk import builder, indicators  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def objects_for(creator: str, count: int, run: str) -> list[dict[str, object]]:
@@ -70,13 +53,7 @@ def main() -> None:
     parser.add_argument("--single-posts", type=int, default=200, help="objects sent one per POST")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    if not Member.objects.filter(kind="forum").exists():
-        member_create(name="bench-forum", kind="forum")
-    lab = Member.objects.filter(name="bench-lab").first() or member_create(
-        name="bench-lab", kind="lab"
-    )
-    _, token = token_issue(member=lab, scopes=["read", "publish"], name="bench")
+    lab, token = lab_with_token("bench-lab")
     run = "".join(chr(ord("a") + int(d)) for d in str(time.time_ns())[-8:])
 
     port = free_port()
@@ -89,9 +66,9 @@ def main() -> None:
     try:
         for _ in range(100):
             try:
-                requests.get(f"{url}/api/schema/", timeout=1)
+                requests.get(f"{url}/api/schema/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         rows = []
         with tempfile.TemporaryDirectory() as scratch:
@@ -121,8 +98,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
 
-    engine = django.conf.settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {engine}; server: gunicorn, 2 workers, 127.0.0.1")
+    print(f"database: {database_engine()}; server: gunicorn, 2 workers, 127.0.0.1")
     print(f"{'client':<32} {'objects':>8} {'seconds':>8} {'objects/s':>10}")
     for label, count, seconds in rows:
         print(f"{label:<32} {count:>8} {seconds:>8.2f} {count / seconds:>10.0f}")

@@ -15,26 +15,16 @@ of the same bundle (every object "present"), which is what a retrying client cos
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
+import orjson
+from benchsetup import database_engine, django_start, lab_with_token
 
-import django
+django_start()
 
-django.setup()
-
-import orjson  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from members.models import Member  # noqa: E402
-from members.services import member_create, token_issue  # noqa: E402
 from signatures.sdk import builder, indicators  # noqa: E402
 
 
@@ -65,17 +55,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    if not Member.objects.filter(kind="forum").exists():
-        member_create(name="bench-forum", kind="forum")
-    lab = Member.objects.filter(name="bench-lab").first() or member_create(
-        name="bench-lab", kind="lab"
-    )
-    _, token = token_issue(member=lab, scopes=["read", "publish"], name="bench")
+    lab, token = lab_with_token("bench-lab")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
 
-    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {engine}; bundle: {args.objects} objects; rounds: {args.rounds}")
+    print(f"database: {database_engine()}; bundle: {args.objects} objects; rounds: {args.rounds}")
     print(
         f"{'run':<10} {'round':>5} {'seconds':>9} {'objects/s':>10} {'accepted':>9} {'present':>8}"
     )

@@ -22,31 +22,22 @@ Prints one table. Rows:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
+import orjson
+from benchsetup import database_engine, django_start, lab_with_token
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import django
+django_start()
 
-django.setup()
-
-import orjson  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from members.keystore import forum_signer  # noqa: E402
-from members.models import Member  # noqa: E402
-from members.services import member_create, signing_key_register, token_issue  # noqa: E402
+from members.services import signing_key_register  # noqa: E402
 from signatures.sdk import jss  # noqa: E402
 from signatures.signing import PublishSigning  # noqa: E402
 
@@ -89,16 +80,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    if not Member.objects.filter(kind="forum").exists():
-        member_create(name="bench-forum", kind="forum")
-    lab = member_create(name=f"bench-signing-{uuid.uuid4().hex[:8]}", kind="lab")
+    lab, token = lab_with_token(f"bench-signing-{uuid.uuid4().hex[:8]}")
     lab_key = Ed25519PrivateKey.generate()
     signing_key_register(member=lab, jwk=jss.public_jwk(lab_key.public_key()))
-    _, token = token_issue(member=lab, scopes=["read", "publish"], name="bench")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
-    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {engine}; bundle: {args.objects} objects; best of {args.rounds} rounds")
+    print(
+        f"database: {database_engine()}; bundle: {args.objects} objects; "
+        f"best of {args.rounds} rounds"
+    )
     rows: list[tuple[str, str, str]] = []
 
     # The pure SDK, on the same objects the publish rows use.
