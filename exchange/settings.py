@@ -184,6 +184,9 @@ CONSOLE_LOGIN_LOCKOUT = envint("CONSOLE_LOGIN_LOCKOUT", 15 * 60)
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Secrets shown once (webhook secrets, tokens) travel through messages: keep them in the
+# server-side session, never in a (signed but readable) cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Internationalisation and static files --------------------------------------------------
