@@ -2,7 +2,8 @@
 
 Golden vectors live in ``vectors/<function>.json`` (inputs and expected outputs), so
 an implementation in another language can check itself against them. After an
-intended change, regenerate them with ``ISAC_REGENERATE_VECTORS=1`` and review the diff.
+intended change, regenerate them with ``python -m tests.signatures.sdk.test_builder``
+and review the diff.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def _vector_cases() -> list[tuple[str, str, dict[str, Any]]]:
     return cases
 
 
-def test_regenerate_vectors_when_asked() -> None:
-    if not os.environ.get("ISAC_REGENERATE_VECTORS"):
-        pytest.skip("set ISAC_REGENERATE_VECTORS=1 to rewrite the golden outputs")
+def regenerate_vectors() -> None:
+    """Rewrite the golden outputs after a deliberate, versioned change of the builder:
+    ``python -m tests.signatures.sdk.test_builder`` from the repository root."""
     for path in sorted(VECTORS.glob("*.json")):
         data = json.loads(path.read_text())
         for case in data["cases"]:
@@ -257,3 +258,7 @@ def test_ip_aggregation_emits_network_addresses() -> None:
     assert [o["value"] for o in sparse] == ["203.0.113.9", "203.0.113.10"]
     adjacent = builder.ip_observables(["203.0.113.10", "203.0.113.11"], ipv4_min_hosts=99)
     assert [o["value"] for o in adjacent] == ["203.0.113.10/31"]
+
+
+if __name__ == "__main__":
+    regenerate_vectors()
