@@ -23,11 +23,10 @@ class StixObjectAdmin(admin.ModelAdmin[StixObject]):
     list_display = ["stix_id", "type", "version", "created_by_ref", "tlp", "revoked", "received_at"]
     list_filter = ["type", "tlp", "revoked"]
     search_fields = ["stix_id", "created_by_ref"]
-    fields = [
+    fields = readonly_fields = (
         "stix_id", "type", "spec_version", "version", "created_by_ref", "tlp", "revoked",
         "publisher", "received_at", "pretty_json",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
 
     @admin.display(description="Object as served")
     def pretty_json(self, obj: StixObject) -> str:

@@ -18,7 +18,7 @@ case-insensitively, whitespace around ``;`` and ``=`` ignored, quoted values unq
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,18 +116,18 @@ class TaxiiContentNegotiation(BaseContentNegotiation):
     framework#4287), which is the opposite of what TAXII needs on both counts.
     """
 
-    def select_parser(self, request: Request, parsers: Sequence[BaseParser]) -> BaseParser | None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
         if content_type_is_taxii(request.content_type):
-            return parsers[0]
+            return next(iter(parsers))
         return None
 
     def select_renderer(
-        self, request: Request, renderers: Sequence[BaseRenderer], format_suffix: Any = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None
     ) -> tuple[BaseRenderer, str]:
         header = request.META.get("HTTP_ACCEPT", "")
         if not accept_allows_taxii(header):
             raise exceptions.NotAcceptable(
                 f"This server answers with {TAXII_MEDIA_TYPE} only; the request accepts {header!r}."
             )
-        renderer = renderers[0]
+        renderer = next(iter(renderers))
         return renderer, renderer.media_type
