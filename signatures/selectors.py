@@ -8,7 +8,10 @@ read it over TAXII.
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_stubs_ext import WithAnnotations
 
 from members.choices import MemberKind
 from members.models import Member
@@ -26,26 +29,45 @@ def collections_readable_by(member: Member) -> QuerySet[Collection]:
     return Collection.objects.filter(readers=member)
 
 
+def collections_writable_by(member: Member) -> QuerySet[Collection]:
+    if not member.can_publish:
+        return Collection.objects.none()
+    return Collection.objects.filter(writers=member)
+
+
 def collection_can_read(member: Member, collection: Collection) -> bool:
     return collections_readable_by(member).filter(pk=collection.pk).exists()
 
 
 def collection_can_write(member: Member, collection: Collection) -> bool:
-    if not member.can_publish:
-        return False
-    return collection.writers.filter(pk=member.pk).exists()
+    return collections_writable_by(member).filter(pk=collection.pk).exists()
 
 
-def collections_visible_to(member: Member) -> QuerySet[Collection]:
+class CollectionPermissions(TypedDict):
+    """The caller's ``can_read`` / ``can_write`` of a collection (TAXII 2.1 section 5.2.1)."""
+
+    can_read: bool
+    can_write: bool
+
+
+def collections_visible_to(
+    member: Member,
+) -> QuerySet[WithAnnotations[Collection, CollectionPermissions]]:
     """Collections whose existence ``member`` may learn: those it may read or write.
 
     TAXII 2.1 section 5.2 allows write-only collections (can_read false, can_write true);
-    every other collection answers 404, so its existence does not leak.
+    every other collection answers 404, so its existence does not leak. Each carries the
+    member's ``can_read`` and ``can_write``, from the same rules as ``collection_can_read``
+    and ``collection_can_write``, so that one query answers both whether the collection
+    exists for the caller and what it may do with it.
     """
-    readable = collections_readable_by(member)
-    if not member.can_publish:
-        return readable
-    return (readable | Collection.objects.filter(writers=member)).distinct()
+    here = OuterRef("pk")
+    visible = Collection.objects.annotate(
+        can_read=Exists(collections_readable_by(member).filter(pk=here)),
+        can_write=Exists(collections_writable_by(member).filter(pk=here)),
+    ).filter(Q(can_read=True) | Q(can_write=True))
+    # The stubs infer an anonymous TypedDict for the annotations; name it for the callers.
+    return cast("QuerySet[WithAnnotations[Collection, CollectionPermissions]]", visible)
 
 
 def entries_visible_to(
@@ -65,16 +87,22 @@ def entries_visible_to(
         stix_object__tlp__in=[TlpLevel.UNMARKED, TlpLevel.CLEAR, TlpLevel.GREEN, TlpLevel.AMBER]
     )
 
-    # Evaluated here, a short list: as a subquery its cost is charged to every row and
-    # steers PostgreSQL away from the ordered index scan that keyset pages rely on.
-    allowed_by = list(
-        Member.objects.filter(amber_strict_recipients=member).values_list("identity_id", flat=True)
-    )
-    strict_reader = Q(stix_object__created_by_ref__in=allowed_by)
     if member.kind == MemberKind.FORUM:
         strict_reader = Q()
-    elif member.kind == MemberKind.PARTNER:
-        strict_reader &= Q(collection__partners_read_amber_strict=True)
+    else:
+        # Evaluated here, a short list: as a subquery its cost is charged to every row and
+        # steers PostgreSQL away from the ordered index scan that keyset pages rely on.
+        allowed_by = list(
+            Member.objects.filter(amber_strict_recipients=member).values_list(
+                "identity_id", flat=True
+            )
+        )
+        strict_reader = Q(stix_object__created_by_ref__in=allowed_by)
+    if member.kind == MemberKind.PARTNER:
+        # A subquery inside the OR is evaluated once (hashed); a join to the collection
+        # would be made for every entry served.
+        open_to_partners = Collection.objects.filter(partners_read_amber_strict=True)
+        strict_reader &= Q(collection__in=open_to_partners.values("pk"))
     amber_strict = Q(stix_object__tlp=TlpLevel.AMBER_STRICT) & strict_reader
 
     named = ObjectRecipient.objects.filter(

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django_stubs_ext import WithAnnotations
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -21,12 +22,7 @@ from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRend
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.models import Collection, CollectionEntry
-from signatures.selectors import (
-    collection_can_read,
-    collection_can_write,
-    collections_visible_to,
-    entries_visible_to,
-)
+from signatures.selectors import CollectionPermissions, collections_visible_to, entries_visible_to
 
 
 def object_not_found(object_id: str) -> exceptions.NotFound:
@@ -52,8 +48,13 @@ class TaxiiView(APIView):
         member: Member = request.user  # type: ignore[assignment]
         return member
 
-    def collection(self, request: Request, api_root: str, collection_id: str) -> Collection:
-        """The collection, if the caller may read or write it; 404 otherwise."""
+    def collection(
+        self, request: Request, api_root: str, collection_id: str
+    ) -> WithAnnotations[Collection, CollectionPermissions]:
+        """The collection, if the caller may read or write it; 404 otherwise.
+
+        One query: it carries the caller's ``can_read`` / ``can_write`` as well.
+        """
         try:
             pk = uuid.UUID(collection_id)
         except ValueError as exc:
@@ -67,7 +68,7 @@ class TaxiiView(APIView):
 
     def collection_to_read(self, request: Request, api_root: str, collection_id: str) -> Collection:
         collection = self.collection(request, api_root, collection_id)
-        if not collection_can_read(self.member(request), collection):
+        if not collection.can_read:
             raise exceptions.PermissionDenied(f"You may not read the collection {collection.id}.")
         return collection
 
@@ -75,7 +76,7 @@ class TaxiiView(APIView):
         self, request: Request, api_root: str, collection_id: str
     ) -> Collection:
         collection = self.collection(request, api_root, collection_id)
-        if not collection_can_write(self.member(request), collection):
+        if not collection.can_write:
             raise exceptions.PermissionDenied(
                 f"You may not write to the collection {collection.id}."
             )

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django_stubs_ext import WithAnnotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exchange.taxii.base import TaxiiView
-from members.models import Member
 from signatures.models import Collection
-from signatures.selectors import (
-    collection_can_read,
-    collection_can_write,
-    collections_visible_to,
-)
+from signatures.selectors import CollectionPermissions, collections_visible_to
 
 
 def collection_resource(
@@ -32,17 +28,10 @@ def collection_resource(
     return resource
 
 
-def _resources(member: Member, collections: list[Collection]) -> list[dict[str, Any]]:
-    # A handful of collections per API root: two small queries each keep the
-    # permission rules in the selectors alone.
-    return [
-        collection_resource(
-            c,
-            can_read=collection_can_read(member, c),
-            can_write=collection_can_write(member, c),
-        )
-        for c in collections
-    ]
+def _resource(collection: WithAnnotations[Collection, CollectionPermissions]) -> dict[str, Any]:
+    return collection_resource(
+        collection, can_read=collection.can_read, can_write=collection.can_write
+    )
 
 
 class CollectionsView(TaxiiView):
@@ -52,9 +41,8 @@ class CollectionsView(TaxiiView):
     """
 
     def get(self, request: Request, api_root: str) -> Response:
-        member = self.member(request)
-        collections = list(collections_visible_to(member).filter(api_root=api_root))
-        resources = _resources(member, collections)
+        collections = collections_visible_to(self.member(request)).filter(api_root=api_root)
+        resources = [_resource(collection) for collection in collections]
         return Response({"collections": resources} if resources else {})
 
 
@@ -62,5 +50,4 @@ class CollectionView(TaxiiView):
     """Section 5.2: one collection; 404 if the caller may neither read nor write it."""
 
     def get(self, request: Request, api_root: str, collection_id: str) -> Response:
-        collection = self.collection(request, api_root, collection_id)
-        return Response(_resources(self.member(request), [collection])[0])
+        return Response(_resource(self.collection(request, api_root, collection_id)))
