@@ -227,16 +227,17 @@ def object_release(*, stix_id: str, user: User, note: str = "") -> Triage:
     return triage
 
 
-@transaction.atomic
-def object_keep_members_only(*, stix_id: str, user: User, note: str = "") -> Triage:
-    """Keep the object for members: it stays on the members' feeds, off the partner feed."""
+def _move_off_partner_feed(
+    *, stix_id: str, state: str, user: User, action: str, note: str
+) -> Triage:
+    """Move the object to ``state`` and take every version of it off the partner feed."""
     forum = forum_member()
     _visible_latest(forum, stix_id)
     triage = _triage_lock(stix_id)
-    before = _move(triage, TriageState.MEMBERS_ONLY, user)
+    before = _move(triage, state, user)
     removed = _partner_feed_withdraw(forum, stix_id)
     audit_record(
-        action="object-members-only",
+        action=action,
         target=stix_id,
         actor_member=forum,
         actor_user=user,
@@ -245,6 +246,18 @@ def object_keep_members_only(*, stix_id: str, user: User, note: str = "") -> Tri
         note=note,
     )
     return triage
+
+
+@transaction.atomic
+def object_keep_members_only(*, stix_id: str, user: User, note: str = "") -> Triage:
+    """Keep the object for members: it stays on the members' feeds, off the partner feed."""
+    return _move_off_partner_feed(
+        stix_id=stix_id,
+        state=TriageState.MEMBERS_ONLY,
+        user=user,
+        action="object-members-only",
+        note=note,
+    )
 
 
 @transaction.atomic
@@ -257,21 +270,9 @@ def object_retire(
     that partners no longer get it.
     """
     reason = _reason_required(reason, "retire it")
-    forum = forum_member()
-    _visible_latest(forum, stix_id)
-    triage = _triage_lock(stix_id)
-    before = _move(triage, TriageState.RETIRED, user)
-    removed = _partner_feed_withdraw(forum, stix_id)
-    audit_record(
-        action=action,
-        target=stix_id,
-        actor_member=forum,
-        actor_user=user,
-        before={"state": before},
-        after={"state": triage.state, "partner_feed_versions_removed": removed},
-        note=reason,
+    return _move_off_partner_feed(
+        stix_id=stix_id, state=TriageState.RETIRED, user=user, action=action, note=reason
     )
-    return triage
 
 
 @transaction.atomic
