@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -47,6 +48,15 @@ def _actor(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
         raise PermissionDenied
     return request.user
+
+
+@contextmanager
+def _refusal_as_message(request: HttpRequest) -> Iterator[None]:
+    """Show a service's refusal as one error message on the page the view redirects to."""
+    try:
+        yield
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -306,11 +316,9 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.select_related("member"), pk=pk)
-    try:
+    with _refusal_as_message(request):
         services.console_token_revoke(token=token, user=_actor(request))
         messages.success(request, f"Token {token.prefix}… of {token.member} revoked.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("console:members")
 
 
@@ -318,13 +326,11 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def key_rotate(request: HttpRequest, name: str) -> HttpResponse:
     member = get_object_or_404(Member, name=name)
-    try:
+    with _refusal_as_message(request):
         key = signing_key_rotate(
             member=member, actor_member=selectors.forum_member(), actor_user=_actor(request)
         )
         messages.success(request, f"New signing key {key.kid} for {member}.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("console:members")
 
 
@@ -336,7 +342,7 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Say why the key is revoked.")
         return redirect("console:members")
-    try:
+    with _refusal_as_message(request):
         signing_key_revoke(
             key=key,
             reason=form.cleaned_data["reason"],
@@ -344,8 +350,6 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
             actor_user=_actor(request),
         )
         messages.success(request, f"Key {key.kid} revoked.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("console:members")
 
 
@@ -367,13 +371,11 @@ def collection_grant(request: HttpRequest, pk: str) -> HttpResponse:
     collection = get_object_or_404(Collection, pk=pk)
     form = forms.GrantForm(request.POST)
     if form.is_valid():
-        try:
+        with _refusal_as_message(request):
             services.collection_grant_set(
                 collection=collection, user=_actor(request), **form.cleaned_data
             )
             messages.success(request, f"Access to {collection.title} updated.")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
     else:
         messages.error(request, "Choose a member, a role and grant or withdraw.")
     return redirect("console:collections")
