@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from exchange.admin_mixins import ReadOnlyAdminMixin
 from members.models import ApiToken, AuditEvent, KeyState, Member, Membership, SigningKey
 from members.services import custodial_signing_set, signing_key_revoke, signing_key_rotate
 
@@ -110,7 +111,7 @@ class SigningKeyAdmin(admin.ModelAdmin[SigningKey]):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[AuditEvent]):
     """The audit log, append-only: nothing here can be added, changed or deleted."""
 
     list_display = ["created_at", "action", "target", "actor_member", "actor_user"]
@@ -119,15 +120,6 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     fields = readonly_fields = (
         "created_at", "action", "target", "actor_member", "actor_user", "before", "after", "note",
     )  # fmt: skip
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ApiToken)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 
+from exchange.admin_mixins import ReadOnlyAdminMixin
 from signatures.models import Collection, StixObject
 
 
@@ -17,7 +17,7 @@ class CollectionAdmin(admin.ModelAdmin[Collection]):
 
 
 @admin.register(StixObject)
-class StixObjectAdmin(admin.ModelAdmin[StixObject]):
+class StixObjectAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[StixObject]):
     """Read-only: stored versions are immutable; a change is a new version from its creator."""
 
     list_display = ["stix_id", "type", "version", "created_by_ref", "tlp", "revoked", "received_at"]
@@ -31,12 +31,3 @@ class StixObjectAdmin(admin.ModelAdmin[StixObject]):
     @admin.display(description="Object as served")
     def pretty_json(self, obj: StixObject) -> str:
         return format_html("<pre>{}</pre>", json.dumps(json.loads(obj.raw), indent=2))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
