@@ -8,7 +8,7 @@ silently kept the last value would let two parties read one object differently.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from typing import IO, Any
 
 from django.conf import settings
@@ -20,6 +20,13 @@ class RequestTooLarge(exceptions.APIException):
     status_code = 413
     default_detail = "Request body too large."
     default_code = "request_too_large"
+
+
+def objects_count_check(objects: Sized) -> None:
+    """Refuse (413) a request that carries more objects than MAX_OBJECTS_PER_REQUEST."""
+    limit = settings.MAX_OBJECTS_PER_REQUEST
+    if len(objects) > limit:
+        raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
 
 
 class _DuplicateKey(ValueError):

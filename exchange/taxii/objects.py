@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from exchange.api.parsers import RequestTooLarge
+from exchange.api.parsers import objects_count_check
 from exchange.api.renderers import stored_json
 from exchange.taxii.base import TaxiiView, object_not_found
 from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
@@ -31,9 +30,7 @@ def envelope_objects(body: Any) -> list[Any]:
         raise exceptions.ValidationError(
             'The body must be a TAXII envelope: {"objects": [<STIX objects>]}.'
         )
-    if len(objects) > settings.MAX_OBJECTS_PER_REQUEST:
-        limit = settings.MAX_OBJECTS_PER_REQUEST
-        raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
+    objects_count_check(objects)
     return objects
 
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exchange.api.parsers import RequestTooLarge
+from exchange.api.parsers import objects_count_check
 from exchange.api.renderers import stored_json
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
@@ -36,9 +36,7 @@ def objects_from_body(body: Any) -> list[Any]:
         raise exceptions.ValidationError(
             'The body must be a STIX bundle ({"type": "bundle", ...}) or a JSON list of objects.'
         )
-    if len(objects) > settings.MAX_OBJECTS_PER_REQUEST:
-        limit = settings.MAX_OBJECTS_PER_REQUEST
-        raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
+    objects_count_check(objects)
     return list(objects)
 
 
