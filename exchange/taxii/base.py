@@ -10,6 +10,7 @@ request without credentials is answered 401 with ``WWW-Authenticate``. GET needs
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,9 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
+from exchange.taxii.pagination import Page, page_fetch
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.models import Collection, CollectionEntry
@@ -87,6 +90,29 @@ class TaxiiView(APIView):
         return entries_visible_to(
             self.member(request), CollectionEntry.objects.filter(collection=collection)
         )
+
+    def object_page(
+        self,
+        request: Request,
+        api_root: str,
+        collection_id: str,
+        object_id: str,
+        *,
+        supported: Iterable[str],
+        field: Any,
+    ) -> Page:
+        """The page of one object's entries that the URL filters select (sections 5.6, 5.8).
+
+        404 when the caller may see no version of the object at all; an existing object
+        whose versions the filters all exclude is an empty page, not an error.
+        """
+        collection = self.collection_to_read(request, api_root, collection_id)
+        visible = self.entries(request, collection).filter(stix_id=object_id)
+        entries = EntryFilter.from_query(request.query_params, supported=supported).apply(visible)
+        page = page_fetch(entries, request.query_params, field)
+        if not page.rows and not visible.exists():
+            raise object_not_found(object_id)
+        return page
 
 
 class NotFoundView(TaxiiView):

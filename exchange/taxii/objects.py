@@ -75,14 +75,14 @@ class ObjectView(TaxiiView):
 
     def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
         """Section 5.6: the versions of one object the filters select (default: the latest)."""
-        collection = self.collection_to_read(request, api_root, collection_id)
-        visible = self.entries(request, collection).filter(stix_id=object_id)
-        entries = EntryFilter.from_query(request.query_params, supported=OBJECT_FILTERS).apply(
-            visible
+        page = self.object_page(
+            request,
+            api_root,
+            collection_id,
+            object_id,
+            supported=OBJECT_FILTERS,
+            field="stix_object__raw",
         )
-        page = page_fetch(entries, request.query_params, "stix_object__raw")
-        if not page.rows and not visible.exists():
-            raise object_not_found(object_id)
         objects = [stored_json(raw) for _, _, raw in page.rows]
         return Response(page.envelope("objects", objects), headers=page.headers())
 
