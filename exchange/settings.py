@@ -92,9 +92,9 @@ MASTER_KEY = _master_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
-#: Public base URL of this exchange, used in TAXII discovery and in links the exchange
-#: emits (webhook payloads, JWKS references in identity objects).
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+#: Public base URL of this exchange (set it behind a proxy), used in TAXII discovery; when
+#: empty, discovery answers with the address each request came to.
+SITE_URL = env("SITE_URL").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -11,9 +11,12 @@ from rest_framework.response import Response
 from exchange.taxii.base import TaxiiView
 
 
-def api_root_url(api_root: str) -> str:
-    """Absolute, from SITE_URL: the address clients reach, whatever proxy is in front."""
-    return f"{settings.SITE_URL}/{api_root}/"
+def api_root_url(request: Request, api_root: str) -> str:
+    """Absolute: under SITE_URL when it is set (the address clients reach through a proxy),
+    else under the address this request came to (its Host is checked by ALLOWED_HOSTS)."""
+    if settings.SITE_URL:
+        return f"{settings.SITE_URL}/{api_root}/"
+    return request.build_absolute_uri(f"/{api_root}/")
 
 
 class DiscoveryView(TaxiiView):
@@ -28,6 +31,6 @@ class DiscoveryView(TaxiiView):
         if settings.TAXII_CONTACT:
             body["contact"] = settings.TAXII_CONTACT
         if roots:
-            body["default"] = api_root_url(roots[0])
-            body["api_roots"] = [api_root_url(root) for root in roots]
+            body["default"] = api_root_url(request, roots[0])
+            body["api_roots"] = [api_root_url(request, root) for root in roots]
         return Response(body)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.core.management import call_command
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import Collection
@@ -24,6 +25,15 @@ def test_it_answers_discovery_with_every_api_root(
     assert body["title"]
     assert body["default"] == "https://isac.example/feed/"
     assert body["api_roots"] == ["https://isac.example/feed/", "https://isac.example/labs/"]
+
+
+@override_settings(SITE_URL="", TAXII_API_ROOTS=["feed"])
+def test_it_answers_discovery_at_the_address_it_was_reached_without_site_url(
+    client_for: Callable[..., APIClient], lab_a: Member
+) -> None:
+    response = client_for(lab_a).get("/taxii2/", HTTP_HOST="localhost:8766", HTTP_ACCEPT=TAXII)
+    assert response.status_code == 200
+    assert response.json()["api_roots"] == ["http://localhost:8766/feed/"]
 
 
 @override_settings(MAX_CONTENT_LENGTH=12345, TAXII_API_ROOTS=["feed", "labs"])
