@@ -88,9 +88,9 @@ def _filters_check(fields: dict[str, Any]) -> None:
         raise ValidationError({"max_batch": f"Between 1 and {settings.FANOUT_MAX_BATCH}."})
 
 
-SUBSCRIPTION_FIELDS = {
-    "name",
-    "url",
+#: What a subscription selects and how it batches, in the order the admin form and the
+#: API show them.
+SUBSCRIPTION_FILTER_FIELDS = (
     "object_types",
     "labels",
     "kill_chain_phases",
@@ -98,8 +98,9 @@ SUBSCRIPTION_FIELDS = {
     "tlp_ceiling",
     "max_batch",
     "max_wait_ms",
-    "taxii_user",
-}
+)
+#: The fields an owner may set through subscription_create / subscription_update.
+SUBSCRIPTION_FIELDS = {"name", "url", *SUBSCRIPTION_FILTER_FIELDS, "taxii_user"}
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from exchange.fanout.models import Channel, Delivery, DeliveryAttempt, Subscription
+from exchange.fanout.services import SUBSCRIPTION_FILTER_FIELDS
 from members.models import Member
 from signatures.models import Collection
 
@@ -29,13 +30,7 @@ class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
             "channel",
             "url",
             "collections",
-            "object_types",
-            "labels",
-            "kill_chain_phases",
-            "min_confidence",
-            "tlp_ceiling",
-            "max_batch",
-            "max_wait_ms",
+            *SUBSCRIPTION_FILTER_FIELDS,
             "taxii_user",
             "taxii_password",
             "status",
