@@ -14,6 +14,12 @@ from signatures.models import Collection, CollectionEntry
 from tests.exchange.taxii.conftest import Taxii, collection_url, indicator, publish
 
 
+def fetch(taxii: Taxii, url: str, **params: Any) -> dict[str, Any]:
+    """One page of a TAXII GET, as the envelope it decodes to."""
+    envelope: dict[str, Any] = json.loads(taxii.get(url, **params).content)
+    return envelope
+
+
 def keys(page: dict[str, Any]) -> list[tuple[str, str]]:
     return [(obj["id"], obj["modified"]) for obj in page.get("objects", [])]
 
@@ -25,7 +31,7 @@ def test_it_serves_every_version_exactly_once_while_others_publish(
     taxii = taxii_for(lab_a)
     url = collection_url(shared, "objects/")
     params = {"match[version]": "all", "limit": 3}
-    page = json.loads(taxii.get(url, **params).content)
+    page = fetch(taxii, url, **params)
     seen = keys(page)
     extra = 0
     while page["more"]:
@@ -35,7 +41,7 @@ def test_it_serves_every_version_exactly_once_while_others_publish(
         newer = f"2026-11-21T00:00:00.{extra:03d}Z"
         publish(lab_a, shared, indicator(lab_a.identity_id, extra % 6, modified=newer))
         extra += 1
-        page = json.loads(taxii.get(url, next=page["next"], **params).content)
+        page = fetch(taxii, url, next=page["next"], **params)
         seen += keys(page)
     stored = {
         (entry.stix_id, entry.stix_object.data["modified"])
@@ -52,14 +58,14 @@ def test_it_serves_the_latest_of_every_object_while_others_publish(
     publish(lab_a, shared, *[indicator(lab_a.identity_id, n) for n in range(6)])
     taxii = taxii_for(lab_a)
     url = collection_url(shared, "objects/")
-    page = json.loads(taxii.get(url, limit=2).content)
+    page = fetch(taxii, url, limit=2)
     seen = keys(page)
     # A new version of an object already served, and of one not served yet.
     newer = "2026-11-21T00:00:00.000Z"
     publish(lab_a, shared, indicator(lab_a.identity_id, 0, modified=newer))
     publish(lab_a, shared, indicator(lab_a.identity_id, 5, modified=newer))
     while page["more"]:
-        page = json.loads(taxii.get(url, limit=2, next=page["next"]).content)
+        page = fetch(taxii, url, limit=2, next=page["next"])
         seen += keys(page)
     ids = [stix_id for stix_id, _ in seen]
     assert set(ids) == {indicator("", n)["id"] for n in range(6)}
@@ -75,11 +81,11 @@ def test_it_keeps_a_cursor_valid_after_more_publishing(
     publish(lab_a, shared, *[indicator(lab_a.identity_id, n) for n in range(3)])
     taxii = taxii_for(lab_a)
     url = collection_url(shared, "objects/")
-    cursor = json.loads(taxii.get(url, limit=3).content)
+    cursor = fetch(taxii, url, limit=3)
     assert cursor["more"] is False
-    first = json.loads(taxii.get(url, limit=2).content)
+    first = fetch(taxii, url, limit=2)
     publish(lab_a, shared, *[indicator(lab_a.identity_id, n) for n in range(3, 6)])
-    rest = json.loads(taxii.get(url, limit=10, next=first["next"]).content)
+    rest = fetch(taxii, url, limit=10, next=first["next"])
     assert [o["name"] for o in rest["objects"]] == [f"Egress range {n}" for n in range(2, 6)]
 
 
@@ -89,11 +95,11 @@ def test_it_costs_the_same_number_of_queries_on_every_page(
     publish(lab_a, shared, *[indicator(lab_a.identity_id, n) for n in range(12)])
     taxii = taxii_for(lab_a)
     url = collection_url(shared, "objects/")
-    page = json.loads(taxii.get(url, limit=3).content)
+    page = fetch(taxii, url, limit=3)
     counts = []
     while page["more"]:
         with CaptureQueriesContext(connection) as queries:
-            page = json.loads(taxii.get(url, limit=3, next=page["next"]).content)
+            page = fetch(taxii, url, limit=3, next=page["next"])
         counts.append(len(queries))
         assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
     assert len(set(counts)) == 1, counts
