@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from rest_framework import exceptions
 
 from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
@@ -86,10 +87,13 @@ def page_fetch(entries: QuerySet[CollectionEntry], params: Mapping[str, str], *f
     cursor = params.get("next")
     if cursor:
         after, after_pk = _position_decode(cursor)
-        # The >= bound is what the index range scan starts from; the OR only drops the
-        # cursor row itself (date_added is unique within a collection).
-        entries = entries.filter(date_added__gte=after).filter(
-            Q(date_added__gt=after) | Q(pk__gt=after_pk)
+        # A row comparison, (date_added, id) > (after, after_pk): PostgreSQL reads it as
+        # the start of an index range. Spelled out as ">= X AND (> X OR id > Y)" it was
+        # estimated at a few hundred rows where tens of thousands remained, and every one
+        # of them was then joined and sorted (about 100 ms a page at 100,000 entries,
+        # against 2 ms for 1,001 rows read in index order).
+        entries = entries.filter(
+            TupleGreaterThan(Tuple(F("date_added"), F("pk")), (after, after_pk))
         )
     rows = list(
         entries.order_by("date_added", "pk").values_list("date_added", "pk", *fields)[: limit + 1]
