@@ -44,6 +44,21 @@ class SubscriptionForm(forms.ModelForm[Subscription]):
             "paused_reason",
         ]
 
+    def clean(self) -> dict[str, Any]:
+        """The same checks as the API's, through the services, so the admin cannot save a
+        subscription the API would refuse."""
+        cleaned: dict[str, Any] = super().clean() or {}
+        filters = {
+            name: cleaned[name] for name in services.SUBSCRIPTION_FILTER_FIELDS if name in cleaned
+        }
+        try:
+            services.filters_check(filters)
+            if cleaned.get("owner") is not None:
+                services.collections_check(cleaned["owner"], cleaned.get("collections") or [])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return cleaned
+
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
         try:

@@ -73,7 +73,8 @@ def url_check(url: str) -> None:
         raise ValidationError({"url": "Plain http:// is only allowed to a loopback address."})
 
 
-def _filters_check(fields: dict[str, Any]) -> None:
+def filters_check(fields: dict[str, Any]) -> None:
+    """Refuse filter and batching values a subscription cannot work with."""
     for name in ("object_types", "labels", "kill_chain_phases"):
         value = fields.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -125,7 +126,7 @@ def subscription_create(
     if channel not in Channel.values:
         raise ValidationError({"channel": f"One of {Channel.values}."})
     url_check(url)
-    _filters_check(fields)
+    filters_check(fields)
     subscription = Subscription(owner=owner, name=name, channel=channel, url=url, **fields)
     secret = ""
     if channel == Channel.WEBHOOK:
@@ -139,20 +140,28 @@ def subscription_create(
     return subscription, secret
 
 
-def _collections_set(subscription: Subscription, collections: Iterable[Collection]) -> None:
-    # Naming a collection the owner cannot read would be pointless (visibility filters it
-    # out anyway); refusing it tells the owner at once.
+def collections_check(owner: Member, collections: Iterable[Collection]) -> None:
+    """Refuse collections the owner cannot read.
+
+    Naming one would be pointless (visibility filters it out at delivery anyway); refusing
+    it tells the owner at once.
+    """
     from signatures.selectors import collections_readable_by
 
     wanted = list(collections)
     readable = set(
-        collections_readable_by(subscription.owner)
+        collections_readable_by(owner)
         .filter(pk__in=[c.pk for c in wanted])
         .values_list("pk", flat=True)
     )
     refused = [str(c.pk) for c in wanted if c.pk not in readable]
     if refused:
         raise ValidationError({"collections": f"Not readable by the owner: {', '.join(refused)}."})
+
+
+def _collections_set(subscription: Subscription, collections: Iterable[Collection]) -> None:
+    wanted = list(collections)
+    collections_check(subscription.owner, wanted)
     subscription.collections.set(wanted)
 
 
@@ -171,7 +180,7 @@ def subscription_update(
     if "url" in fields:
         url_check(fields["url"])
     current = {name: getattr(subscription, name) for name in SUBSCRIPTION_FIELDS}
-    _filters_check({**current, **fields})
+    filters_check({**current, **fields})
     for name, value in fields.items():
         setattr(subscription, name, value)
     if taxii_password is not None:
