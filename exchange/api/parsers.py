@@ -15,6 +15,8 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
+from signatures.sdk import strict_json
+
 
 class RequestTooLarge(exceptions.APIException):
     status_code = 413
@@ -29,31 +31,10 @@ def objects_count_check(objects: Sized) -> None:
         raise RequestTooLarge(f"{len(objects)} objects in one request; the limit is {limit}.")
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(f"duplicate member name {key!r}")
-        result[key] = value
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def json_loads_strict(body: bytes) -> Any:
     """Parse a JSON body, or raise ParseError saying where and why it is malformed."""
     try:
-        return json.loads(
-            body,
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_refuse_constant,
-        )
+        return strict_json.loads(body)
     except json.JSONDecodeError as exc:
         raise exceptions.ParseError(
             f"Malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}."

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from signatures.sdk import strict_json
 from signatures.sdk.jss import JWSError, VerificationReport, Verifier
 
 #: Seconds to wait for a key set served over HTTP.
@@ -30,20 +31,11 @@ class UsageError(Exception):
     """A problem with the command line, the input or the key sets (exit status 2)."""
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Parsers disagree on which of two same-named members wins, so a signature over one
-    # reading could be shown with the other; RFC 8785 requires I-JSON (RFC 7493), which
-    # forbids duplicates.
-    obj: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in obj:
-            raise UsageError(f"duplicate member name {name!r} (not I-JSON, RFC 7493)")
-        obj[name] = value
-    return obj
-
-
 def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_reject_duplicates)
+    try:
+        return strict_json.loads(text)
+    except strict_json.NotIJSON as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def parse_objects(data: bytes) -> list[Any]:
