@@ -161,8 +161,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # in a subprocess, which must see the same database as the test.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Opt in now to Django 6's default: a URL typed without a scheme means https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Security -------------------------------------------------------------------------------
 

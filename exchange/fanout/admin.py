@@ -24,6 +24,8 @@ from exchange.fanout.selectors import subscription_health
 
 
 class SubscriptionForm(forms.ModelForm[Subscription]):
+    # A URL typed without a scheme means https (Django 6's default, chosen explicitly).
+    url = forms.URLField(max_length=2000, assume_scheme="https")
     taxii_password = forms.CharField(
         required=False,
         widget=forms.PasswordInput,
