@@ -97,7 +97,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the Forum-only site and the console's login lockout.
+    "exchange.apps.ForumAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -116,6 +117,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "exchange.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,13 +181,40 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", "tr
 CONSOLE_IDLE_TIMEOUT = envint("CONSOLE_IDLE_TIMEOUT", 30 * 60)
 CONSOLE_LOGIN_MAX_FAILURES = envint("CONSOLE_LOGIN_MAX_FAILURES", 5)
 CONSOLE_LOGIN_LOCKOUT = envint("CONSOLE_LOGIN_LOCKOUT", 15 * 60)
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Secrets shown once (webhook secrets, tokens) travel through messages: keep them in the
 # server-side session, never in a (signed but readable) cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Security: sign-in, HTTPS and browser headers (README, "Configuration") ------------------
+
+#: One backend for every sign-in (console, admin): it applies the console's login lockout.
+AUTHENTICATION_BACKENDS = ["exchange.console.auth.LockoutModelBackend"]
+# Off by default so that plain http://127.0.0.1 works on a laptop; production behind TLS
+# turns them on (manage.py check --deploy is clean with the README's production values).
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "false")
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "false")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+SECURE_REFERRER_POLICY = "same-origin"
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER names the header a TLS-terminating proxy sets to "https"
+    (e.g. X-Forwarded-Proto). Set it only behind such a proxy, which must overwrite the
+    header a client sends: otherwise any client could claim its request came over HTTPS."""
+    name = env("SECURE_PROXY_SSL_HEADER").strip()
+    if not name:
+        return None
+    if not all(part.isalnum() for part in name.split("-")):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={name!r} is not a header name")
+    return "HTTP_" + name.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
 
 # --- Internationalisation and static files --------------------------------------------------
 

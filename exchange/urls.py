@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,7 +11,9 @@ urlpatterns = [
     path("api/v1/subscriptions/", include("exchange.fanout.api.urls")),
     path("api/v1/", include("members.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline
+    # script (exchange/security_headers.py).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("taxii2/", include("exchange.taxii.urls")),
     # TAXII API roots live at the top level (/feed/...), so they come last.
     path("<slug:api_root>/", include("exchange.taxii.root_urls")),

@@ -1,8 +1,11 @@
-"""Who may use the console, login throttling and the idle timeout (docs/console.md).
+"""Who may use the console and the admin, login throttling and the idle timeout
+(docs/console.md).
 
-The console is for the Forum's people only: active staff users linked by a Membership to
-the Forum member. What each may do is a Django permission of the ``console`` app, granted
-through the "analyst" and "admin" groups.
+The console and the Django admin are for the Forum's people only: active staff users linked
+by a Membership to the Forum member. What each may do is a Django permission of the
+``console`` app, granted through the "analyst" and "admin" groups (and, in the admin, the
+models' own permissions). Every sign-in, whichever page it comes through, goes through
+``LockoutModelBackend``, so one failed-attempt count and one lockout cover them all.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AnonymousUser, User
@@ -104,38 +109,81 @@ def login_failures_clear(username: str, ip: str) -> None:
     LoginFailure.objects.filter(username=username, ip=ip).delete()
 
 
-class ConsoleAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing non-Forum users and locking out repeated failures.
+class LockoutModelBackend(ModelBackend):
+    """Django's password check, refusing a locked-out user name and counting failures.
 
-    After CONSOLE_LOGIN_MAX_FAILURES failures for one user name from one address within
+    The one authentication backend (settings.AUTHENTICATION_BACKENDS), so the console's
+    login, the admin's login and any other caller of ``authenticate()`` share the count:
+    after CONSOLE_LOGIN_MAX_FAILURES failures for one user name from one address within
     CONSOLE_LOGIN_LOCKOUT seconds, every attempt is refused (even with the right password)
     until the window has passed.
     """
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": "Too many failed sign-ins. Try again in %(minutes)d minutes.",
-        "not_console": "This account cannot use the analyst console.",
-    }
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
+        name = str(username or kwargs.get(User.USERNAME_FIELD) or "")
+        ip = client_ip(request) if request is not None else "0.0.0.0"
+        if login_locked(name, ip):
+            # PermissionDenied, not None: it stops authenticate() from asking another
+            # backend, so a lockout cannot be walked around.
+            raise PermissionDenied("Too many failed sign-ins.")
+        user = super().authenticate(request, username, password, **kwargs)
+        if user is None:
+            login_failure_record(name, ip)
+        else:
+            login_failures_clear(name, ip)
+        return user
+
+
+FORUM_LOGIN_ERRORS = {
+    "locked": "Too many failed sign-ins. Try again in %(minutes)d minutes.",
+    "not_console": "This account cannot use the analyst console.",
+}
+
+
+class ForumLoginFormMixin:
+    """What the console's and the admin's login forms add to Django's: the lockout named
+    as such, and a refusal for anyone but the Forum's staff.
+
+    Put it before the Django form in the bases; the counting itself is the backend's.
+    """
+
+    error_messages: dict[str, str]
+    cleaned_data: dict[str, Any]
+    request: HttpRequest | None
 
     def clean(self) -> dict[str, Any]:
         username = str(self.cleaned_data.get("username") or "")
         ip = client_ip(self.request) if self.request else "0.0.0.0"
+        # Checked before the password so that a locked-out caller learns nothing about it.
         if login_locked(username, ip):
             raise ValidationError(
                 self.error_messages["locked"],
                 code="locked",
                 params={"minutes": max(1, settings.CONSOLE_LOGIN_LOCKOUT // 60)},
             )
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_failure_record(username, ip)
-            raise
-        login_failures_clear(username, ip)
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         return cleaned
 
     def confirm_login_allowed(self, user: User) -> None:
-        super().confirm_login_allowed(user)
+        super().confirm_login_allowed(user)  # type: ignore[misc]
         if not is_console_user(user):
             raise ValidationError(self.error_messages["not_console"], code="not_console")
+
+
+class ConsoleAuthenticationForm(ForumLoginFormMixin, AuthenticationForm):
+    """The console's sign-in form."""
+
+    error_messages = {**AuthenticationForm.error_messages, **FORUM_LOGIN_ERRORS}
+
+
+class AdminLoginForm(ForumLoginFormMixin, AdminAuthenticationForm):
+    """The admin's sign-in form (exchange.admin_site): the console's rules, plus Django's
+    own staff check."""
+
+    error_messages = {**AdminAuthenticationForm.error_messages, **FORUM_LOGIN_ERRORS}

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from exchange.console.models import Triage
 from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
@@ -246,3 +247,64 @@ def test_it_replays_dead_letters_through_the_fanout(admin_client: Client, partne
     dead.refresh_from_db()
     assert (dead.state, dead.attempts) == (DeliveryState.PENDING, 0)
     assert AuditEvent.objects.get(action="delivery-replay").target == str(dead.pk)
+
+
+# --- one lockout and one gate for every sign-in path -----------------------------------------
+
+LOGIN_PATHS = {"console": "/console/login/", "admin": "/admin/login/"}
+
+
+def _sign_in(client: Client, path: str, username: str, password: str) -> Any:
+    return client.post(
+        path, {"username": username, "password": password, "next": "/"}, REMOTE_ADDR="10.0.0.9"
+    )
+
+
+@pytest.mark.parametrize(("fail_at", "then_at"), [("admin", "console"), ("console", "admin")])
+def test_it_locks_out_every_sign_in_path_after_failures_on_either(
+    fail_at: str, then_at: str, admin_user: User
+) -> None:
+    admin_user.is_superuser = True
+    admin_user.save()
+    for _ in range(settings.CONSOLE_LOGIN_MAX_FAILURES):
+        refused = _sign_in(Client(), LOGIN_PATHS[fail_at], admin_user.username, "wrong")
+        assert refused.status_code == 200
+    client = Client()
+    locked = _sign_in(client, LOGIN_PATHS[then_at], admin_user.username, PASSWORD)
+    assert locked.status_code == 200
+    assert "Too many failed sign-ins" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # authenticate() itself refuses, so any other sign-in path would be locked out too.
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.9")
+    assert authenticate(request, username=admin_user.username, password=PASSWORD) is None
+
+
+def test_it_lets_forum_staff_into_the_admin(admin_user: User) -> None:
+    client = Client()
+    response = _sign_in(client, "/admin/login/", admin_user.username, PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["lab", "partner", "outsider"])
+def test_it_refuses_the_admin_to_anyone_but_forum_staff(
+    kind: str, make_user: UserMaker, lab_a: Member, partner: Member
+) -> None:
+    if kind == "outsider":
+        # A superuser with no Forum membership, as createsuperuser makes.
+        user = User.objects.create_superuser("root", password=PASSWORD)
+    else:
+        user = make_user(f"{kind}-staff", lab_a if kind == "lab" else partner, "admin")
+        user.is_superuser = True
+        user.save()
+    client = Client()
+    refused = _sign_in(client, "/admin/login/", user.username, PASSWORD)
+    assert refused.status_code == 200
+    assert "cannot use the analyst console" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    # A session obtained some other way does not open the admin either.
+    client.force_login(user)
+    for url in ("/admin/", "/admin/members/apitoken/", "/admin/signatures/collection/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
