@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Frees the member's concurrency slot once the response is complete (docs/api.md).
+    "exchange.throttling.ConcurrencyReleaseMiddleware",
     # Innermost, so it signs the body exactly as the view rendered it (docs/signing.md s. 6).
     "exchange.middleware.ResponseSigningMiddleware",
 ]
@@ -338,6 +340,46 @@ FANOUT_DISPATCH_BATCH = envint("FANOUT_DISPATCH_BATCH", 1000)
 FANOUT_PUMP_ROUNDS = envint("FANOUT_PUMP_ROUNDS", 20)
 #: Dispatched outbox entries and delivered deliveries are kept this long (dead letters stay).
 FANOUT_RETENTION_HOURS = envint("FANOUT_RETENTION_HOURS", 168)
+
+# --- Limits (docs/taxii.md and docs/api.md, "Limits") ---------------------------------------
+
+#: The most bytes of stored objects one page (TAXII or REST) carries. A page stops before
+#: the object that would pass it, with more/next, and always serves at least one object.
+MAX_PAGE_BYTES = envint("MAX_PAGE_BYTES", 4 * 1024 * 1024)
+#: Requests one member may make per minute (a fixed window), and may have in progress at
+#: once; 0 turns a limit off. A member's own values (Member.rate_limit_per_minute,
+#: Member.concurrency_limit) win over these. Answered with 429 and Retry-After.
+RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 600)
+CONCURRENCY_LIMIT = envint("CONCURRENCY_LIMIT", 4)
+#: How long a request's concurrency slot is held at most: a worker killed mid-request cannot
+#: release its slot, which then frees itself after this. Keep it above gunicorn's --timeout.
+CONCURRENCY_SLOT_SECONDS = envint("CONCURRENCY_SLOT_SECONDS", 120)
+#: Where the counters live. With Redis every web worker process shares them; without it
+#: (the laptop default) each process counts on its own, so the effective limits are
+#: multiplied by the number of worker processes.
+LIMITS_REDIS_URL = env(
+    "LIMITS_REDIS_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "limits": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": LIMITS_REDIS_URL,
+            "KEY_PREFIX": "limits",
+        }
+        if LIMITS_REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
+    ),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["exchange.throttling.MemberThrottle"]
+#: A TAXII Add Objects of more objects than this is stored and published by a Celery task:
+#: the answer is 202 at once with a ``pending`` status (TAXII 2.1 section 4.3).
+TAXII_ASYNC_OBJECTS = envint("TAXII_ASYNC_OBJECTS", 100)
+#: A pending status untouched for this long is queued again when its owner reads it (its
+#: task was lost with the broker or its worker); also the lease of a task working on it.
+TAXII_ASYNC_STALE_SECONDS = envint("TAXII_ASYNC_STALE_SECONDS", 300)
 
 # --- Logging --------------------------------------------------------------------------------
 

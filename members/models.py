@@ -38,6 +38,10 @@ class Member(models.Model):
     #: The exchange signs this member's unsigned objects with its custodial key; a lab that
     #: signs on its own turns this off, and its unsigned objects are then refused.
     custodial_signing = models.BooleanField(default=True)
+    #: This member's own limits (docs/api.md, "Limits"): empty takes the server's
+    #: RATE_LIMIT_PER_MINUTE / CONCURRENCY_LIMIT, 0 lifts the limit.
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
