@@ -23,6 +23,10 @@ class Status(models.Model):
 
     Only its owner may read it. ``successes``/``failures``/``pendings`` hold status-details
     (``id``, ``version``, ``message``) as the spec defines them.
+
+    A request of more than TAXII_ASYNC_OBJECTS objects is kept here, ``pending``, until a
+    task has published it (``exchange.taxii.services.status_process``): the objects stay
+    in ``request_objects`` until then, so a lost task or worker loses nothing.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -40,6 +44,12 @@ class Status(models.Model):
     successes = models.JSONField(default=list)
     failures = models.JSONField(default=list)
     pendings = models.JSONField(default=list)
+    #: The objects of a pending request, dropped once it is complete.
+    request_objects = models.JSONField(null=True, blank=True, editable=False)
+    #: When a task was last queued for a pending request, and when one took it on; both
+    #: are reset or overwritten only by conditional updates (services.py).
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "statuses"

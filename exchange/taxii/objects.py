@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -19,7 +20,8 @@ from exchange.api.renderers import stored_json
 from exchange.taxii.base import TaxiiView, object_not_found
 from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
 from exchange.taxii.pagination import page_fetch
-from exchange.taxii.services import status_create
+from exchange.taxii.services import status_create, status_enqueue
+from members.permissions import ReadOrPublishByMethod
 from signatures.services import PublishForbidden, collection_entries_remove, objects_publish
 
 
@@ -50,12 +52,22 @@ class ObjectsView(TaxiiView):
     def post(self, request: Request, api_root: str, collection_id: str) -> Response:
         """Section 5.5: publish the envelope's objects; 202 with the status resource.
 
-        Every object goes through ``objects_publish``, the exchange's one publish path.
+        Every object goes through ``objects_publish``, the exchange's one publish path:
+        here, or for more than TAXII_ASYNC_OBJECTS objects in a task, the status then
+        answering ``pending`` until it is done (section 4.3).
         """
         request_timestamp = timezone.now()
         collection = self.collection_to_write(request, api_root, collection_id)
         objects = envelope_objects(request.data)
         member = self.member(request)
+        if len(objects) > settings.TAXII_ASYNC_OBJECTS:
+            status = status_enqueue(
+                member=member,
+                collection=collection,
+                objects=objects,
+                request_timestamp=request_timestamp,
+            )
+            return Response(status.as_resource(), status=202)
         try:
             report = objects_publish(member=member, objects=objects, collection=collection)
         except PublishForbidden as exc:
@@ -72,6 +84,15 @@ class ObjectsView(TaxiiView):
 
 class ObjectView(TaxiiView):
     """``/<api-root>/collections/<id>/objects/<object-id>/``."""
+
+    def check_permissions(self, request: Request) -> None:
+        """DELETE checks the ``publish`` scope only once the collection is known to be
+        readable (``delete``): a member that cannot read it gets 404, whatever its token.
+        """
+        if request.method != "DELETE":
+            super().check_permissions(request)
+        elif request.auth is None:
+            self.permission_denied(request)
 
     def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
         """Section 5.6: the versions of one object the filters select (default: the latest)."""
@@ -93,8 +114,14 @@ class ObjectView(TaxiiView):
 
         Writers only, and only for objects they created (the Forum for any). What the
         caller cannot read answers 404, as on GET, so a delete never confirms that an
-        object it may not see exists.
+        object it may not see exists; a collection it cannot read answers 404 too, as
+        every other request on it does, before the token's scope is looked at.
         """
+        if not self.collection(request, api_root, collection_id).can_read:
+            raise object_not_found(object_id)
+        permission = ReadOrPublishByMethod()
+        if not permission.has_permission(request, self):
+            self.permission_denied(request, permission.message)
         collection = self.collection_to_write(request, api_root, collection_id)
         visible = self.entries(request, collection).filter(stix_id=object_id)
         selected = EntryFilter.from_query(
