@@ -1,3 +1,5 @@
+"""The project's URLs, and the error views that answer API paths in the error envelope."""
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -18,3 +20,8 @@ urlpatterns = [
     # TAXII API roots live at the top level (/feed/...), so they come last.
     path("<slug:api_root>/", include("exchange.taxii.root_urls")),
 ]
+
+handler400 = "exchange.errors.bad_request"
+handler403 = "exchange.errors.permission_denied"
+handler404 = "exchange.errors.page_not_found"
+handler500 = "exchange.errors.server_error"

@@ -12,7 +12,8 @@
   newest spec_version of each object (the spec's default) is every object.
 
 Filters an endpoint does not define are ignored, as are unknown parameters; a malformed
-value of a supported one is answered with 400.
+value of a supported one is answered with 400 (values are read by :mod:`exchange.api.query`,
+the strict reading the REST API shares).
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from typing import Final
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from rest_framework import exceptions
 
+from exchange.api.query import query_value, query_values, timestamp_query
 from signatures.models import CollectionEntry
-from signatures.validation import ObjectRefused, timestamp_parse
 
 ADDED_AFTER: Final = "added_after"
 MATCH_ID: Final = "match[id]"
@@ -48,22 +48,6 @@ DELETE_FILTERS: Final = frozenset({MATCH_VERSION, MATCH_SPEC_VERSION})
 _VERSION_KEYWORDS: Final = frozenset({"first", "last", "all"})
 
 
-def _values(params: QueryDict, name: str) -> tuple[str, ...]:
-    return tuple(
-        token.strip()
-        for value in params.getlist(name)
-        for token in value.split(",")
-        if token.strip()
-    )
-
-
-def _timestamp(value: str, name: str) -> str:
-    try:
-        return timestamp_parse(value, object_id="query", prop=name).sortable
-    except ObjectRefused as exc:
-        raise exceptions.ValidationError({name: f"{value!r} is not a TAXII timestamp."}) from exc
-
-
 @dataclass(frozen=True, slots=True)
 class EntryFilter:
     added_after: datetime | None = None
@@ -80,22 +64,17 @@ class EntryFilter:
         supported = frozenset(supported)
 
         def read(name: str) -> tuple[str, ...]:
-            return _values(params, name) if name in supported else ()
+            return query_values(params, name) if name in supported else ()
 
         added_after = None
-        if ADDED_AFTER in supported and params.get(ADDED_AFTER):
-            try:
-                added_after = timestamp_parse(
-                    params[ADDED_AFTER], object_id="query", prop=ADDED_AFTER
-                ).value
-            except ObjectRefused as exc:
-                raise exceptions.ValidationError(
-                    {ADDED_AFTER: f"{params[ADDED_AFTER]!r} is not a TAXII timestamp."}
-                ) from exc
+        if ADDED_AFTER in supported and (value := query_value(params, ADDED_AFTER)):
+            added_after = timestamp_query(value, name=ADDED_AFTER).value
         versions: tuple[str, ...] = ()
         if MATCH_VERSION in supported:
             versions = tuple(
-                token if token in _VERSION_KEYWORDS else _timestamp(token, MATCH_VERSION)
+                token
+                if token in _VERSION_KEYWORDS
+                else timestamp_query(token, name=MATCH_VERSION).sortable
                 for token in read(MATCH_VERSION) or (default_version,)
             )
         return cls(

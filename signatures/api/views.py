@@ -13,13 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.parsers import objects_count_check
+from exchange.api.query import query_value, timestamp_query
 from exchange.api.renderers import stored_json
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
 from signatures.selectors import objects_visible_to
 from signatures.services import PublishForbidden, objects_publish
-from signatures.validation import ObjectRefused, timestamp_parse
 
 
 def objects_from_body(body: Any) -> list[Any]:
@@ -60,28 +60,24 @@ class ObjectListView(APIView):
         member: Member = request.user  # type: ignore[assignment]
         params = request.query_params
         rows = objects_visible_to(member)
-        if params.get("type"):
-            rows = rows.filter(type=params["type"])
-        if params.get("created_by_ref"):
-            rows = rows.filter(created_by_ref=params["created_by_ref"])
-        if params.get("revoked") in {"true", "false"}:
-            rows = rows.filter(revoked=params["revoked"] == "true")
-        elif params.get("revoked"):
-            raise exceptions.ValidationError({"revoked": "Must be true or false."})
-        if params.get("added_after"):
-            try:
-                after = timestamp_parse(
-                    params["added_after"], object_id="query", prop="added_after"
-                )
-            except ObjectRefused as exc:
-                raise exceptions.ValidationError({"added_after": str(exc)}) from exc
-            rows = rows.filter(received_at__gt=after.value)
-        if params.get("next"):
-            (last_pk,) = cursor_decode(params["next"], parts=1)
-            if not last_pk.isdigit():
-                raise exceptions.ValidationError({"next": "Not a cursor this server issued."})
+        if type_ := query_value(params, "type"):
+            rows = rows.filter(type=type_)
+        if created_by_ref := query_value(params, "created_by_ref"):
+            rows = rows.filter(created_by_ref=created_by_ref)
+        if revoked := query_value(params, "revoked"):
+            if revoked not in {"true", "false"}:
+                raise exceptions.ValidationError({"revoked": "Must be true or false."})
+            rows = rows.filter(revoked=revoked == "true")
+        if added_after := query_value(params, "added_after"):
+            rows = rows.filter(
+                received_at__gt=timestamp_query(added_after, name="added_after").value
+            )
+        if cursor := query_value(params, "next"):
+            (last_pk,) = cursor_decode(cursor, parts=1)
             rows = rows.filter(pk__gt=int(last_pk))
-        limit = limit_parse(params.get("limit"), maximum=settings.MAX_PAGE_SIZE, default=100)
+        limit = limit_parse(
+            query_value(params, "limit"), maximum=settings.MAX_PAGE_SIZE, default=100
+        )
         page = list(rows.order_by("pk").values_list("pk", "raw")[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
@@ -105,7 +101,7 @@ class ObjectListView(APIView):
     )
     def post(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
-        via = request.query_params.get("via", "")
+        via = query_value(request.query_params, "via") or ""
         if via not in {"", "forum"}:
             raise exceptions.ValidationError({"via": "The only intermediary is 'forum'."})
         objects = objects_from_body(request.data)

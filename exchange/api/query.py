@@ -1,0 +1,89 @@
+"""Query parameters, read strictly once for the REST API and TAXII.
+
+Every parameter a view reads goes through :func:`query_value` / :func:`query_values`, every
+number through :func:`natural_parse` and every timestamp through :func:`timestamp_query`.
+A value these refuse is answered with 400 in the error envelope, naming the parameter,
+before it reaches the database:
+
+- control characters (NUL above all: PostgreSQL refuses it in text and the query would
+  fail with a 500) and lone surrogates, which no UTF-8 URL can carry;
+- values longer than :data:`QUERY_VALUE_MAX_LENGTH`, or a list of more than
+  :data:`QUERY_VALUES_MAX` values;
+- numbers in anything but ASCII digits (``str.isdigit`` accepts ``²``, which ``int``
+  does not) or above their bound;
+- timestamps that are not ASCII STIX timestamps.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from django.http import QueryDict
+from rest_framework import exceptions
+
+from signatures.validation import ObjectRefused, StixTimestamp, timestamp_parse
+
+#: Longer than any request line gunicorn accepts by default (4094 bytes), so a client
+#: that reaches production through it never meets this bound.
+QUERY_VALUE_MAX_LENGTH: Final = 4096
+#: How many values one parameter may hold, repeated (``match[id]=a&match[id]=b``) or in a
+#: comma-separated list: more than a request line through gunicorn can carry, and a bound
+#: on the IN list a filter becomes.
+QUERY_VALUES_MAX: Final = 1000
+#: The largest number any parameter may hold: the largest PostgreSQL bigint, so that no
+#: count, key or position can overflow a column it is compared with.
+NUMBER_MAX: Final = 2**63 - 1
+
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _refused(name: str, reason: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({name: reason})
+
+
+def value_check(name: str, value: str) -> str:
+    """``value`` if it may be used as the value of ``name``; 400 otherwise."""
+    if len(value) > QUERY_VALUE_MAX_LENGTH:
+        raise _refused(name, f"Longer than {QUERY_VALUE_MAX_LENGTH} characters.")
+    if _FORBIDDEN.search(value):
+        raise _refused(name, "Holds a control character or a lone surrogate.")
+    return value
+
+
+def query_value(params: QueryDict, name: str) -> str | None:
+    """The parameter's value (the last one if repeated), or None when absent or empty."""
+    value = params.get(name)
+    return value_check(name, value) if value else None
+
+
+def query_values(params: QueryDict, name: str) -> tuple[str, ...]:
+    """A list parameter: its comma-separated items, the parameter possibly repeated."""
+    items = tuple(
+        item.strip()
+        for value in params.getlist(name)
+        for item in value_check(name, value).split(",")
+        if item.strip()
+    )
+    if len(items) > QUERY_VALUES_MAX:
+        raise _refused(name, f"More than {QUERY_VALUES_MAX} values.")
+    return items
+
+
+def natural_parse(value: str, *, name: str, minimum: int = 0, maximum: int = NUMBER_MAX) -> int:
+    """A decimal integer written in ASCII digits, within ``[minimum, maximum]``."""
+    if not _DIGITS.fullmatch(value) or not minimum <= int(value) <= maximum:
+        raise _refused(name, f"Must be an integer from {minimum} to {maximum} in ASCII digits.")
+    return int(value)
+
+
+def timestamp_query(value: str, *, name: str) -> StixTimestamp:
+    """A STIX timestamp (``YYYY-MM-DDTHH:MM:SS[.fraction]Z``) in ASCII, as TAXII 2.1 writes it."""
+    # The ASCII test first: the timestamp pattern's \\d would match any script's digits.
+    if value.isascii() and not _FORBIDDEN.search(value):
+        try:
+            return timestamp_parse(value, object_id="query", prop=name)
+        except ObjectRefused:
+            pass
+    raise _refused(name, f"{value[:64]!r} is not a timestamp (YYYY-MM-DDTHH:MM:SS[.fraction]Z).")

@@ -1,0 +1,80 @@
+"""API paths answer every error in the JSON envelope, even an unhandled exception (500)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from exchange.taxii.media import TAXII_MEDIA_TYPE
+from tests.exchange.raising_urls import SECRET
+
+ENVELOPE = {"title", "description", "http_status", "error_code"}
+
+
+@pytest.fixture
+def client() -> Client:
+    # The default test client re-raises the view's exception instead of returning what
+    # handler500 answered; a real client only ever sees the answer.
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.urls("tests.exchange.raising_urls")
+@pytest.mark.parametrize(
+    ("url", "media_type"),
+    [
+        ("/taxii2/failing/", TAXII_MEDIA_TYPE),
+        ("/feed/failing/", TAXII_MEDIA_TYPE),
+        ("/api/v1/failing/", "application/json"),
+    ],
+)
+def test_it_answers_an_unhandled_exception_in_the_envelope_without_its_text(
+    client: Client, url: str, media_type: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 500
+    assert response["Content-Type"] == media_type
+    body = json.loads(response.content)
+    assert set(body) == ENVELOPE and body["http_status"] == "500"
+    assert body["error_code"] == "server_error"
+    assert SECRET.encode() not in response.content
+
+
+@pytest.mark.urls("tests.exchange.raising_urls")
+def test_it_keeps_the_html_page_for_a_console_failure(client: Client) -> None:
+    response = client.get("/console/failing/")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    assert SECRET.encode() not in response.content
+
+
+@pytest.mark.urls("tests.exchange.raising_urls")
+@pytest.mark.parametrize(
+    ("url", "media_type"),
+    [("/taxii2/missing/", TAXII_MEDIA_TYPE), ("/api/v1/missing/", "application/json")],
+)
+def test_it_answers_a_plain_views_404_in_the_envelope(
+    client: Client, url: str, media_type: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == media_type
+    body = json.loads(response.content)
+    assert set(body) == ENVELOPE and body["error_code"] == "not_found"
+    assert SECRET.encode() not in response.content
+
+
+def test_it_answers_too_many_api_parameters_with_a_json_400(client: Client) -> None:
+    query = "&".join(f"type={n}" for n in range(1001))
+    response = client.get(f"/api/v1/objects/?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert set(json.loads(response.content)) == ENVELOPE
+
+
+@pytest.mark.urls("tests.exchange.raising_urls")
+def test_it_keeps_the_html_404_page_for_the_console(client: Client) -> None:
+    response = client.get("/console/missing/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
