@@ -8,34 +8,62 @@ extension definitions the exchange holds).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from importlib import resources
+from typing import Any, Final
 
+import orjson
+import rfc8785
 import stix2
-import stix2.exceptions
 
 from signatures.sdk import profile
 from signatures.sdk.constants import (
     DISTRIBUTION_EXTENSION_ID,
+    SIGNING_EXTENSION_ID,
     TLP1_TO_TLP2,
+    TLP2_EXTENSION_ID,
     TLP2_LEVELS,
 )
-from signatures.stix_types import StixKind, kind_of
+from signatures.stix_types import (
+    COMMON_PROPERTY_TYPES,
+    CUSTOM_KINDS,
+    EXTENSION_PROPERTY_TYPES,
+    EXTENSIONS,
+    MARKING_DEFINITION_TYPES,
+    PROPERTY_TYPES,
+    JsonType,
+    StixKind,
+    ValueType,
+    kind_of,
+)
 
 # STIX 2.1 section 3.2: RFC 3339 in UTC with a literal Z; fractions of any length. We accept
-# up to nanoseconds (9 digits) and keep the text as sent.
+# up to nanoseconds (9 digits) and keep the text as sent. re.ASCII keeps \d to 0-9 (not
+# Arabic-Indic or other Unicode digits) and \Z, unlike $, does not match before a final
+# newline.
 _TIMESTAMP = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?Z$"
+    r"(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?Z\Z",
+    re.ASCII,
 )
 # STIX 2.1 section 2.9: type--UUID, with a lowercase type of 3-250 characters.
 _IDENTIFIER = re.compile(
-    r"^(?P<type>[a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    r"(?P<type>[a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
+    re.ASCII,
 )
+#: I-JSON (RFC 7493 section 2.2): integers beyond 2**53 - 1 lose precision in other
+#: parsers, and RFC 8785 (which signatures are computed over) refuses them.
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+# A lone surrogate cannot be encoded as UTF-8; NUL ends strings in C consumers.
+_BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+# STIX 2.1 section 7.2.3.1: a selector step into a list is "[index]".
+_LIST_STEP = re.compile(r"\[(0|[1-9][0-9]*)\]\Z", re.ASCII)
 _TLP_ORDER = {level: rank for rank, level in enumerate(TLP2_LEVELS.values())}
 
 
@@ -60,7 +88,7 @@ def timestamp_parse(
     if not isinstance(value, str):
         raise ObjectRefused(f"{object_id}: property '{prop}' must be a timestamp string")
     match = _TIMESTAMP.match(value)
-    if not match:
+    if match is None:
         raise ObjectRefused(
             f"{object_id}: property '{prop}' is not a STIX timestamp "
             f"(YYYY-MM-DDTHH:MM:SS[.fraction]Z in UTC): {value!r}"
@@ -109,6 +137,10 @@ class PublishContext:
     publisher_identity: str
     #: extension-definition id -> its extension_types, for the definitions the exchange holds.
     extension_definitions: Mapping[str, Set[str]]
+    #: The identity ids of every member of the exchange.
+    member_identities: frozenset[str] = frozenset()
+    #: True only when the exchange itself writes the objects (member identities, the profile).
+    exchange_managed: bool = False
 
 
 def _depth(value: Any, limit: int, level: int = 0) -> int:
@@ -121,8 +153,15 @@ def _depth(value: Any, limit: int, level: int = 0) -> int:
     return level
 
 
-def object_prepare(obj: Any, *, context: PublishContext, max_depth: int) -> PreparedObject:
-    """Validate ``obj`` and derive its index columns, or raise ObjectRefused."""
+def object_prepare(
+    obj: Any, *, context: PublishContext, max_depth: int, max_bytes: int | None = None
+) -> PreparedObject:
+    """Validate ``obj`` and derive its index columns, or raise ObjectRefused.
+
+    No other exception escapes, whatever ``obj`` holds. ``obj`` itself is never changed,
+    and the returned ``data`` is ``obj``: what is stored is exactly what was checked.
+    ``max_bytes`` bounds the object's serialized size (None: no bound).
+    """
     if not isinstance(obj, dict):
         raise ObjectRefused(f"each object must be a JSON object, not {type(obj).__name__}")
     object_id = obj.get("id")
@@ -135,6 +174,11 @@ def object_prepare(obj: Any, *, context: PublishContext, max_depth: int) -> Prep
         )
     if _depth(obj, max_depth) > max_depth:
         raise ObjectRefused(f"{object_id}: nested deeper than {max_depth} levels")
+    # Before anything reads a value: every later check, stix2's and the stored JSON's
+    # canonical form may then assume plain, finite, encodable JSON.
+    _check_json_values(obj, object_id)
+    if max_bytes is not None and len(orjson.dumps(obj)) > max_bytes:
+        raise ObjectRefused(f"{object_id}: larger than the {max_bytes}-byte limit per object")
     kind = kind_of(object_type)
     spec_version = obj.get("spec_version", "2.1" if kind is StixKind.SCO else None)
     if spec_version != "2.1":
@@ -142,21 +186,42 @@ def object_prepare(obj: Any, *, context: PublishContext, max_depth: int) -> Prep
             f"{object_id}: property 'spec_version' must be '2.1' "
             f"(got {spec_version!r}; STIX 2.0 objects are not accepted)"
         )
+    if "extensions" in obj:
+        # Every kind, including those (extension-definition) whose stix2 class has none:
+        # the custom-type, signing and distribution checks below read it.
+        _check_type(obj["extensions"], EXTENSIONS, "extensions", object_id)
     if kind is StixKind.CUSTOM:
-        _check_custom_type(obj, object_id, context)
+        kind = _custom_kind(obj, object_id, context)
+        declared = COMMON_PROPERTY_TYPES[kind]
+    else:
+        declared = PROPERTY_TYPES[object_type]
+    for name, shape in declared.items():
+        if name in obj:
+            _check_type(obj[name], shape, name, object_id)
+    _check_definition(obj, object_id)
 
     created = _optional_timestamp(obj, "created", object_id)
     modified = _optional_timestamp(obj, "modified", object_id)
+    if kind in {StixKind.SDO, StixKind.SRO} and not (created and modified):
+        # stix2 enforces this for the standard types; custom SDOs/SROs share the rule.
+        missing = "created" if created is None else "modified"
+        raise ObjectRefused(f"{object_id}: property '{missing}' is required")
     if created and modified and modified.sortable < created.sortable:
         raise ObjectRefused(f"{object_id}: property 'modified' is earlier than 'created'")
     _check_created_by(obj, object_id, kind, context)
+    _check_exchange_managed(obj, object_id, context)
+    _check_tlp_imitation(obj, object_id)
     _check_confidence(obj, object_id)
-    _check_with_stix2(obj, object_id, kind)
-    for message in profile.validate_profile_object(obj):
-        raise ObjectRefused(message)
-    if object_type == "indicator" and obj.get("pattern_type") == "stix":
+    _check_granular_markings(obj, object_id)
+    if object_type == "indicator" and obj.get("pattern_type") == "stix" and "pattern" in obj:
+        # Before stix2, which parses the pattern too: the bounds keep its parser from
+        # recursing without limit.
         for message in profile.pattern_errors(obj["pattern"]):
             raise ObjectRefused(f"{object_id}: property 'pattern': {message}")
+    if object_type in PROPERTY_TYPES:
+        _check_with_stix2(obj, object_id)
+    for message in profile.validate_profile_object(obj):
+        raise ObjectRefused(message)
     if object_type in {"ipv4-addr", "ipv6-addr"}:
         _check_address(obj, object_id)
 
@@ -178,18 +243,126 @@ def object_prepare(obj: Any, *, context: PublishContext, max_depth: int) -> Prep
     )
 
 
+def _check_json_values(obj: dict[str, Any], object_id: str) -> None:
+    """Refuse what I-JSON (RFC 7493) and RFC 8785 do not allow, anywhere in the object:
+    integers beyond 2**53 - 1, non-finite floats, and strings (names or values) holding
+    NUL or a lone surrogate. Depth is bounded by the caller.
+
+    null is no STIX value, and _check_type refuses it for every property STIX defines;
+    inside custom properties and unknown extensions it is kept verbatim (STIX 2.1
+    section 11).
+    """
+    pending: list[tuple[str, Any]] = [("", obj)]
+    while pending:
+        path, value = pending.pop()
+        where = f"{object_id}: property '{path}'" if path else f"{object_id}:"
+        if value is None or isinstance(value, bool):
+            pass
+        elif isinstance(value, str):
+            if _BAD_CHARACTER.search(value):
+                raise ObjectRefused(f"{where} holds NUL or a lone surrogate")
+        elif isinstance(value, int):
+            if abs(value) > MAX_SAFE_INTEGER:
+                raise ObjectRefused(
+                    f"{where} is outside the I-JSON integer range (+/-{MAX_SAFE_INTEGER})"
+                )
+        elif isinstance(value, float):
+            try:
+                rfc8785.dumps(value)
+            except rfc8785.CanonicalizationError as exc:
+                raise ObjectRefused(f"{where} is not an I-JSON number: {exc}") from exc
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                if not isinstance(name, str) or _BAD_CHARACTER.search(name):
+                    raise ObjectRefused(
+                        f"{where} has a member name that is not a string without NUL or "
+                        f"a lone surrogate: {name!r}"
+                    )
+                pending.append((f"{path}.{name}" if path else name, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        else:
+            raise ObjectRefused(f"{where} is not a JSON value ({type(value).__name__})")
+
+
+def _check_type(value: Any, shape: ValueType, path: str, object_id: str) -> None:
+    """Refuse ``value`` unless its JSON type is ``shape`` (STIX 2.1 section 2), deeply:
+    list items, embedded objects' members and extension bodies."""
+    json_type = shape.json
+    if json_type is JsonType.TIMESTAMP:
+        timestamp_parse(value, object_id=object_id, prop=path)
+        return
+    if not _has_json_type(value, json_type):
+        raise ObjectRefused(f"{object_id}: property '{path}' must be {shape.described}")
+    if json_type is JsonType.LIST and shape.item is not None:
+        for index, item in enumerate(value):
+            _check_type(item, shape.item, f"{path}[{index}]", object_id)
+    elif shape.members is not None:
+        for name, member_shape in shape.members.items():
+            if name in value:
+                _check_type(value[name], member_shape, f"{path}.{name}", object_id)
+    elif json_type is JsonType.HASHES:
+        for name, item in value.items():
+            if not isinstance(item, str):
+                raise ObjectRefused(f"{object_id}: property '{path}.{name}' must be a string")
+    elif json_type is JsonType.EXTENSIONS:
+        for name, body in value.items():
+            if not isinstance(body, dict):
+                raise ObjectRefused(
+                    f"{object_id}: property '{path}.{name}' must be a JSON object "
+                    "(an extension's properties)"
+                )
+            for member, member_shape in EXTENSION_PROPERTY_TYPES.get(name, {}).items():
+                if member in body:
+                    _check_type(body[member], member_shape, f"{path}.{name}.{member}", object_id)
+
+
+def _has_json_type(value: Any, json_type: JsonType) -> bool:
+    # bool is a subclass of int in Python, but true is not a JSON number.
+    match json_type:
+        case JsonType.STRING:
+            return isinstance(value, str)
+        case JsonType.IDENTIFIER:
+            return isinstance(value, str) and _IDENTIFIER.match(value) is not None
+        case JsonType.INTEGER:
+            return isinstance(value, int) and not isinstance(value, bool)
+        case JsonType.NUMBER:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case JsonType.BOOLEAN:
+            return isinstance(value, bool)
+        case JsonType.LIST:
+            return isinstance(value, list)
+        case JsonType.OBJECT | JsonType.HASHES | JsonType.EXTENSIONS:
+            return isinstance(value, dict)
+        case JsonType.TIMESTAMP:
+            return isinstance(value, str) and _TIMESTAMP.match(value) is not None
+
+
+def _check_definition(obj: dict[str, Any], object_id: str) -> None:
+    """A marking-definition's ``definition`` typed as its ``definition_type`` defines it
+    (STIX 2.1 section 7.2.1: tlp, statement)."""
+    if obj["type"] != "marking-definition" or not isinstance(obj.get("definition"), dict):
+        return
+    members = MARKING_DEFINITION_TYPES.get(obj.get("definition_type", ""), {})
+    for name, shape in members.items():
+        if name in obj["definition"]:
+            _check_type(obj["definition"][name], shape, f"definition.{name}", object_id)
+
+
 def _optional_timestamp(obj: dict[str, Any], prop: str, object_id: str) -> StixTimestamp | None:
     if prop not in obj:
         return None
     return timestamp_parse(obj[prop], object_id=object_id, prop=prop, min_fraction=3)
 
 
-def _check_custom_type(obj: dict[str, Any], object_id: str, context: PublishContext) -> None:
-    """STIX 2.1 section 7.3: a new object type must name its extension-definition."""
+def _custom_kind(obj: dict[str, Any], object_id: str, context: PublishContext) -> StixKind:
+    """STIX 2.1 section 7.3: a new object type must name its extension-definition, whose
+    extension_type (new-sdo, new-sro, new-sco) makes it an SDO, SRO or SCO."""
     declared = {
-        ext_id: body.get("extension_type")
+        ext_id: extension_type
         for ext_id, body in (obj.get("extensions") or {}).items()
-        if isinstance(body, dict) and str(body.get("extension_type", "")).startswith("new-")
+        if isinstance(extension_type := body.get("extension_type"), str)
+        and extension_type in CUSTOM_KINDS
     }
     if not declared:
         raise ObjectRefused(
@@ -208,23 +381,50 @@ def _check_custom_type(obj: dict[str, Any], object_id: str, context: PublishCont
                 f"{object_id}: {ext_id} does not define a {ext_type} extension "
                 f"(it defines {', '.join(sorted(held))})"
             )
+    if len(set(declared.values())) > 1:
+        raise ObjectRefused(
+            f"{object_id}: property 'extensions' declares the type as "
+            f"{' and '.join(sorted(set(declared.values())))}; it can be only one"
+        )
+    return CUSTOM_KINDS[next(iter(declared.values()))]
+
+
+#: Meta objects that may credit another organisation (or none) as their creator.
+_CREDITABLE_TYPES: Final = frozenset({"marking-definition", "language-content"})
 
 
 def _check_created_by(
     obj: dict[str, Any], object_id: str, kind: StixKind, context: PublishContext
 ) -> None:
+    """Who an object may name as its creator (docs/api.md): SDOs, SROs and
+    extension-definitions name the publisher; marking-definitions and language-content
+    name the publisher, an organisation outside the exchange, or nobody; SCOs nobody.
+    What the exchange writes itself may credit an organisation outside the exchange."""
     created_by = obj.get("created_by_ref")
-    needs_creator = kind in {StixKind.SDO, StixKind.SRO} or obj["type"] in {
-        "extension-definition",
-        "language-content",
-    }
-    if created_by is None:
-        if needs_creator:
+    if kind is StixKind.SCO:
+        if created_by is not None:
             raise ObjectRefused(
-                f"{object_id}: property 'created_by_ref' is required and must be your "
-                f"identity ({context.publisher_identity})"
+                f"{object_id}: property 'created_by_ref' is not a property of SCOs "
+                "(STIX 2.1 section 6.1); an observable has no creator"
             )
         return
+    # The exchange itself republishes official objects verbatim, such as the OASIS TLP 2.0
+    # extension-definition, which OASIS created.
+    if obj["type"] in _CREDITABLE_TYPES or (context.exchange_managed and created_by):
+        if created_by is None or created_by == context.publisher_identity:
+            return
+        if created_by in context.member_identities:
+            raise ObjectRefused(
+                f"{object_id}: property 'created_by_ref' is {created_by}, another member of "
+                f"the exchange; you publish as {context.publisher_identity} and may credit "
+                "only yourself or an organisation outside the exchange"
+            )
+        return
+    if created_by is None:
+        raise ObjectRefused(
+            f"{object_id}: property 'created_by_ref' is required and must be your "
+            f"identity ({context.publisher_identity})"
+        )
     if created_by != context.publisher_identity:
         raise ObjectRefused(
             f"{object_id}: property 'created_by_ref' is {created_by}, but you publish as "
@@ -232,20 +432,123 @@ def _check_created_by(
         )
 
 
-def _check_with_stix2(obj: dict[str, Any], object_id: str, kind: StixKind) -> None:
+def _check_exchange_managed(obj: dict[str, Any], object_id: str, context: PublishContext) -> None:
+    """docs/signing.md: the exchange vouches for a member's identity and the keys it
+    carries, so only the exchange writes them."""
+    if context.exchange_managed:
+        return
+    if obj["type"] == "identity" and obj["id"] in context.member_identities:
+        raise ObjectRefused(
+            f"{object_id}: member identities and the keys they carry are managed by the "
+            "exchange (member registration and key registration, rotation and revocation); "
+            "they cannot be published"
+        )
+    signing = (obj.get("extensions") or {}).get(SIGNING_EXTENSION_ID, {})
+    if "keys" in signing:
+        raise ObjectRefused(
+            f"{object_id}: property 'extensions.{SIGNING_EXTENSION_ID}.keys': only the "
+            "exchange publishes key lists (register your key through the keys endpoint)"
+        )
+
+
+@functools.cache
+def _official_tlp2() -> dict[str, dict[str, Any]]:
+    """The OASIS TLP 2.0 marking-definitions, by id, as OASIS publishes them."""
+    text = resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
+    return {marking["id"]: marking for marking in json.loads(text)}
+
+
+def _check_tlp_imitation(obj: dict[str, Any], object_id: str) -> None:
+    """Only the official OASIS ids are TLP (constants.TLP2_LEVELS, TLP1_TO_TLP2): a
+    marking-definition that looks like TLP under another id would be read as TLP by
+    people and tools, but not by the exchange's sharing policy."""
+    if obj["type"] != "marking-definition":
+        return
+    if object_id in TLP2_LEVELS:
+        if obj != _official_tlp2()[object_id]:
+            raise ObjectRefused(
+                f"{object_id}: this is an OASIS TLP 2.0 marking id; its content must be the "
+                "official definition, unchanged"
+            )
+        return
+    if object_id in TLP1_TO_TLP2:
+        return  # stix2 holds these to the official TLP 1.0 content
+    name = obj.get("name", "")
+    if TLP2_EXTENSION_ID in (obj.get("extensions") or {}):
+        prop = f"extensions.{TLP2_EXTENSION_ID}"
+    elif obj.get("definition_type") == "tlp":
+        prop = "definition_type"
+    elif name.casefold().startswith("tlp:"):
+        prop = "name"
+    else:
+        return
+    raise ObjectRefused(
+        f"{object_id}: property '{prop}' imitates a TLP marking, but only the official "
+        "OASIS TLP marking-definition ids are TLP; use those ids in object_marking_refs"
+    )
+
+
+def _check_granular_markings(obj: dict[str, Any], object_id: str) -> None:
+    """STIX 2.1 section 7.2.3: each granular marking has exactly one of marking_ref and
+    lang, and selectors that each resolve to a property or list item of this object.
+
+    Done here rather than by stix2 3.0.2, which refuses valid selectors into list items
+    (``external_references.[0].url``, section 7.2.3.1).
+    """
+    for index, marking in enumerate(obj.get("granular_markings", ())):
+        where = f"{object_id}: property 'granular_markings[{index}]"
+        if ("marking_ref" in marking) == ("lang" in marking):
+            raise ObjectRefused(f"{where}' must have exactly one of 'marking_ref' and 'lang'")
+        if not str(marking.get("marking_ref", "marking-definition--")).startswith(
+            "marking-definition--"
+        ):
+            raise ObjectRefused(f"{where}.marking_ref' must be a marking-definition id")
+        selectors = marking.get("selectors")
+        if not selectors:
+            raise ObjectRefused(f"{where}.selectors' is required and must not be empty")
+        for selector in selectors:
+            if not _selector_resolves(obj, selector):
+                raise ObjectRefused(
+                    f"{where}.selectors': {selector!r} does not select a property or list "
+                    "item of this object (STIX 2.1 section 7.2.3.1)"
+                )
+
+
+def _selector_resolves(obj: dict[str, Any], selector: str) -> bool:
+    current: Any = obj
+    for step in selector.split("."):
+        if isinstance(current, list):
+            match = _LIST_STEP.match(step)
+            if match is None or int(match[1]) >= len(current):
+                return False
+            current = current[int(match[1])]
+        elif isinstance(current, dict) and step in current:
+            current = current[step]
+        else:
+            return False
+    return True
+
+
+def _check_with_stix2(obj: dict[str, Any], object_id: str) -> None:
     """Run the stix2 library's checks (required properties, vocabularies, patterns).
 
     ``allow_custom`` keeps x_ properties and unknown property extensions legal, as STIX
-    2.1 section 11 asks of consumers; the object itself is never re-serialized from this.
+    2.1 section 11 asks of consumers. stix2 coerces values, so its verdict counts only
+    after _check_type has held every property to its JSON type; it sees a copy, and the
+    object is never re-serialized from it. granular_markings are checked by
+    _check_granular_markings instead.
     """
-    if kind is StixKind.CUSTOM:
-        return
+    copy = _with_microsecond_timestamps(obj)
+    copy.pop("granular_markings", None)
     try:
-        stix2.parse(_with_microsecond_timestamps(obj), allow_custom=True, version="2.1")
-    except stix2.exceptions.STIXError as exc:
+        stix2.parse(copy, allow_custom=True, version="2.1")
+    except RecursionError as exc:
+        raise ObjectRefused(f"{object_id}: too deeply nested to check") from exc
+    except Exception as exc:
+        # stix2 signals most faults with STIXError, but hostile input also reaches
+        # ValueError, TypeError, KeyError, AttributeError, ... inside the library; every
+        # one of them is a fault of this object, never of the exchange.
         raise ObjectRefused(f"{object_id}: {exc}") from exc
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ObjectRefused(f"{object_id}: invalid object: {exc}") from exc
 
 
 def _with_microsecond_timestamps(obj: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,14 @@ the schemas once, and offers pure functions the publish path calls per object.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 import re2
 import rfc8785
@@ -200,12 +202,73 @@ def regex_error(regex: str) -> str | None:
     return None
 
 
+#: Bounds on a STIX pattern, checked before it is parsed: the ANTLR parser recurses once
+#: per nesting level and per boolean term, so an unbounded pattern ends in RecursionError
+#: (about 400 nested parentheses or 1,000 OR terms at the default recursion limit). The
+#: limits sit well below that and well above any real signature.
+MAX_PATTERN_LENGTH: Final = 16_384
+MAX_PATTERN_NESTING: Final = 32
+MAX_PATTERN_TERMS: Final = 256
+# String literals (plain, b'' and h'') are blanked before counting: brackets, parentheses
+# and AND/OR inside a quoted value are data, not syntax.
+_PATTERN_STRING = re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL)
+_PATTERN_OPERATOR = re.compile(r"\b(?:AND|OR|FOLLOWEDBY)\b")
+#: Address comparisons whose operand must be an IP address or CIDR block of its version.
+_ADDRESS_TYPES: Final = {"ipv4-addr": 4, "ipv6-addr": 6}
+_ADDRESS_OPERATORS: Final = frozenset({"=", "!=", "IN", "ISSUBSET", "ISSUPERSET"})
+
+
+def _pattern_bounds_error(pattern: str) -> str | None:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"longer than {MAX_PATTERN_LENGTH} characters"
+    syntax = _PATTERN_STRING.sub("''", pattern)
+    depth = deepest = 0
+    for char in syntax:
+        if char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    if deepest > MAX_PATTERN_NESTING:
+        return f"nested deeper than {MAX_PATTERN_NESTING} brackets and parentheses"
+    if len(_PATTERN_OPERATOR.findall(syntax)) >= MAX_PATTERN_TERMS:
+        return f"more than {MAX_PATTERN_TERMS} terms joined by AND, OR or FOLLOWEDBY"
+    return None
+
+
+def _address_errors(object_type: str, operator: str, operand: str) -> list[str]:
+    """Operands of an ipv4-addr/ipv6-addr ``value`` comparison that are not addresses or
+    CIDR blocks of that version; a set operand (``IN ('a', 'b')``) is checked item by item."""
+    expected = _ADDRESS_TYPES[object_type]
+    if operator.removeprefix("NOT ") not in _ADDRESS_OPERATORS:
+        return []
+    errors = []
+    for literal in _PATTERN_STRING.findall(operand):
+        value = _string_value(literal)
+        try:
+            version: int = ipaddress.ip_network(value, strict=False).version
+        except ValueError:
+            version = 0
+        if version != expected:
+            errors.append(
+                f"'{value}' compared with {object_type}:value is not an IPv{expected} "
+                "address or CIDR block"
+            )
+    return errors
+
+
 @functools.lru_cache(maxsize=8192)
 def _pattern_errors(pattern: str) -> tuple[str, ...]:
+    if (bound := _pattern_bounds_error(pattern)) is not None:
+        return (f"pattern refused before parsing: {bound}",)
     try:
         comparisons = Pattern(pattern).inspect().comparisons
     except ParseException as exc:
         return (f"invalid STIX 2.1 pattern: {exc}",)
+    except RecursionError:
+        # The bounds above keep real patterns far from this; a deeper interpreter stack
+        # than the one they were measured on must still answer a refusal.
+        return ("pattern refused: too deeply nested to parse",)
     profile = load_profile()
     errors = []
     for object_type, entries in comparisons.items():
@@ -215,6 +278,8 @@ def _pattern_errors(pattern: str) -> tuple[str, ...]:
                 "properties", {}
             ):
                 errors.append(f"'{object_type}' has no property '{prop}' in the profile")
+            if object_type in _ADDRESS_TYPES and path == ["value"]:
+                errors.extend(_address_errors(object_type, operator, value))
             if operator.endswith("MATCHES"):
                 if not value.startswith("'"):
                     errors.append(f"MATCHES on {object_type}:{prop} needs a string operand")
@@ -227,6 +292,8 @@ def _pattern_errors(pattern: str) -> tuple[str, ...]:
 
 
 def pattern_errors(pattern: str) -> list[str]:
-    """Errors of a STIX 2.1 pattern (``pattern_type`` "stix"): syntax, RE2-compilable
-    ``MATCHES`` operands, and property names of profile types. ``[]`` when valid."""
+    """Errors of a STIX 2.1 pattern (``pattern_type`` "stix"): its size and nesting
+    (checked before parsing), syntax, RE2-compilable ``MATCHES`` operands, IP address
+    operands of ipv4-addr/ipv6-addr values, and property names of profile types. ``[]``
+    when valid."""
     return list(_pattern_errors(pattern))
