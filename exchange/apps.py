@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.urls import register_converter
+
+from exchange.api.query import SegmentConverter
 
 
 class ExchangeConfig(AppConfig):
     name = "exchange"
     verbose_name = "AI-ISAC Exchange"
+
+    def ready(self) -> None:
+        # Before any URLconf is imported, whichever loads first (tests import some directly).
+        register_converter(SegmentConverter, "segment")
 
 
 class ForumAdminConfig(admin_apps.AdminConfig):

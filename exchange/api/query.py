@@ -12,6 +12,8 @@ before it reaches the database:
 - numbers in anything but ASCII digits (``str.isdigit`` accepts ``²``, which ``int``
   does not) or above their bound;
 - timestamps that are not ASCII STIX timestamps.
+
+Object ids in URL paths follow the same rule through :class:`SegmentConverter`.
 """
 
 from __future__ import annotations
@@ -69,6 +71,23 @@ def query_values(params: QueryDict, name: str) -> tuple[str, ...]:
     if len(items) > QUERY_VALUES_MAX:
         raise _refused(name, f"More than {QUERY_VALUES_MAX} values.")
     return items
+
+
+class SegmentConverter:
+    """``<segment:name>``: a path segment held to the same rule, as ids in TAXII and REST URLs.
+
+    A segment it refuses matches no route, so the path answers 404 as any unknown path does.
+    """
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        if len(value) > QUERY_VALUE_MAX_LENGTH or _FORBIDDEN.search(value):
+            raise ValueError(value)
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 def natural_parse(value: str, *, name: str, minimum: int = 0, maximum: int = NUMBER_MAX) -> int:

@@ -13,7 +13,7 @@ from exchange.taxii.status import StatusView
 from exchange.taxii.versions import ObjectVersionsView
 
 _COLLECTION = "collections/<str:collection_id>/"
-_OBJECT = _COLLECTION + "objects/<str:object_id>/"
+_OBJECT = _COLLECTION + "objects/<segment:object_id>/"
 
 urlpatterns = [
     path("", ApiRootView.as_view(), name="taxii-api-root"),

@@ -6,5 +6,5 @@ from signatures.api.views import ObjectDetailView, ObjectListView
 
 urlpatterns = [
     path("objects/", ObjectListView.as_view(), name="object-list"),
-    path("objects/<str:object_id>/", ObjectDetailView.as_view(), name="object-detail"),
+    path("objects/<segment:object_id>/", ObjectDetailView.as_view(), name="object-detail"),
 ]

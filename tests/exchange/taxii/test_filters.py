@@ -99,6 +99,14 @@ def test_it_still_filters_on_the_most_match_values_allowed(lab: Taxii, shared: C
     assert len(json.loads(response.content)["objects"]) == 3
 
 
+@pytest.mark.parametrize("suffix", [f"objects/{OBJECT_ID}%00/", "objects/%00/versions/"])
+def test_it_answers_404_to_an_object_id_holding_nul(
+    lab: Taxii, shared: Collection, suffix: str
+) -> None:
+    response = lab.client.get(collection_url(shared, suffix), HTTP_ACCEPT="application/taxii+json")
+    assert_taxii_error(response, 404)
+
+
 def test_it_refuses_a_delete_with_nul_in_match_spec_version(
     taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection
 ) -> None:

@@ -1,0 +1,83 @@
+"""The REST list's query parameters and object paths read strictly: 400 naming the parameter.
+
+Each case once answered 500 on PostgreSQL (NUL in text, int() of a superscript digit, a
+cursor past a bigint).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from members.models import Member
+from signatures.api.pagination import cursor_encode
+from signatures.models import StixObject
+from tests import stix_samples as samples
+
+URL = "/api/v1/objects/"
+ENVELOPE = {"title", "description", "http_status", "error_code"}
+
+
+@pytest.fixture
+def lab_client(lab_a: Member, client_for: Callable[..., APIClient]) -> APIClient:
+    client = client_for(lab_a, "read", "publish")
+    indicator = samples.ip_range_indicator(lab_a.identity_id)
+    response = client.post(URL, json.dumps([indicator]), content_type="application/json")
+    assert response.status_code == 200, response.content
+    return client
+
+
+def huge_cursor() -> str:
+    return base64.urlsafe_b64encode(str(2**64).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("type", "indicator\x00"),
+        ("created_by_ref", "\x00"),
+        ("added_after", "2026-11-20T09:30:00Z\n"),
+        ("added_after", "\u0662\u0660\u0662\u0666-11-20T09:30:00Z"),
+        ("revoked", "true\x00"),
+        ("limit", "²"),
+        ("limit", "1" * 20),
+        ("next", huge_cursor()),
+        ("next", cursor_encode(1) + "\x00"),
+        ("type", "x" * 4097),
+    ],
+)
+def test_it_refuses_a_malformed_list_parameter_naming_it(
+    lab_client: APIClient, parameter: str, value: str
+) -> None:
+    response = lab_client.get(URL, {parameter: value})
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    assert set(body) == ENVELOPE and body["description"].startswith(f"{parameter}: ")
+
+
+def test_it_refuses_nul_in_via_and_publishes_nothing(lab_client: APIClient, lab_a: Member) -> None:
+    before = StixObject.objects.count()
+    attack = samples.attack_pattern(lab_a.identity_id)
+    response = lab_client.post(
+        f"{URL}?via=forum%00", json.dumps([attack]), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert json.loads(response.content)["description"].startswith("via: ")
+    assert StixObject.objects.count() == before
+
+
+def test_it_answers_404_to_an_object_id_holding_nul(lab_client: APIClient) -> None:
+    response = lab_client.get(f"{URL}indicator--6f1d8a2e-3c1b-4d8e-9a57-0b6c2f7e1a01%00/")
+    assert response.status_code == 404
+    assert set(json.loads(response.content)) == ENVELOPE
+
+
+def test_it_still_reads_an_object_by_id(lab_client: APIClient) -> None:
+    response = lab_client.get(f"{URL}indicator--6f1d8a2e-3c1b-4d8e-9a57-0b6c2f7e1a01/")
+    assert response.status_code == 200
+    assert len(json.loads(response.content)["versions"]) == 1
