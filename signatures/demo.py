@@ -8,23 +8,23 @@ grading rubrics, pays with a handful of prepaid cards, and surges after a model 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signatures.sdk import builder, indicators
+from signatures.sdk import builder, indicators, jss
 from signatures.sdk.constants import DISTRIBUTION_EXTENSION_ID
 
 StixObject = dict[str, Any]
 
 #: Sharing key of the demo only; a real Forum distributes its own to members out of band.
 DEMO_SHARING_KEY = b"ai-isac-demo-sharing-key-not-for-production"
-_NAMESPACE = uuid.UUID("8a3f0d2e-6b1c-4e57-9d0a-2c4b6e8f1a35")
+_SEED = "8a3f0d2e-6b1c-4e57-9d0a-2c4b6e8f1a35"
 _RELEASE = datetime(2026, 11, 17, 16, 0, tzinfo=UTC)
 
 
 def _id(object_type: str, name: str) -> str:
-    return f"{object_type}--{uuid.uuid5(_NAMESPACE, name)}"
+    """A fixed SDO or SRO id that is still a UUIDv4, as STIX 2.1 section 2.9 asks."""
+    return f"{object_type}--{jss.stable_uuid4(f'{_SEED}|{name}')}"
 
 
 def _when(hours: float) -> str:

@@ -9,7 +9,11 @@ extension) and section 11 the exchange's policy, which this module implements:
 - an unsigned object is signed with the publisher's custodial key while the member has
   custodial signing on, and refused once it has switched it off;
 - objects published "via the Forum" lose every trace of their publisher and are signed by the
-  Forum (anonymised sharing).
+  Forum (anonymised sharing);
+- an extension-definition is never signed in-object (STIX 2.1 section 7.3 forbids it
+  ``extensions``): a signature note (``jss.definition_attestation``) carries its signature,
+  sent before it or made by the exchange (section 12);
+- the official OASIS TLP 2.0 objects are stored exactly as OASIS publishes them, unsigned.
 
 One :class:`PublishSigning` serves one publish request: the key sets are read and the
 custodial key decrypted once, not per object.
@@ -24,6 +28,7 @@ import orjson
 
 from members.keystore import custodial_signer, forum_signer
 from members.models import Member, SigningKey
+from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID
 from signatures.validation import ObjectRefused, PreparedObject
@@ -70,6 +75,11 @@ class PublishSigning:
         self._verifier: jss.Verifier | None = None
         self._signer: jss.Signer | None = None
         self._signer_loaded = False
+        #: What the signature notes of this request vouch for, as they are verified.
+        self._attestations: list[jss.Attestation] = []
+        #: Signature notes the exchange made for extension-definitions of this request;
+        #: the publish path stores them next to the definitions.
+        self.companions: list[dict[str, Any]] = []
 
     @property
     def verifier(self) -> jss.Verifier:
@@ -92,8 +102,14 @@ class PublishSigning:
 
     def apply(self, item: PreparedObject) -> None:
         """Verify or sign ``item`` in place, or raise ObjectRefused saying why."""
+        if item.type == "extension-definition":
+            self._apply_to_definition(item)
+            return
         data = item.data
         report = self.verifier.verify(data)
+        if report.status == "official":
+            return  # Served exactly as OASIS publishes it.
+        self._attestations += jss.attestations_of(data, report)
         if report.status == "invalid":
             raise ObjectRefused(f"{item.stix_id}: signature refused: {report.reason}")
         if report.status == "valid" and self.member.identity_id not in report.signees:
@@ -119,6 +135,59 @@ class PublishSigning:
                 "(rotate_key creates one)"
             )
         item.data = signer.sign(data)
+        if item.type == "note":
+            # A signature note signed just now vouches for definitions later in the request.
+            self._attestations += jss.attestations_of(item.data, self.verifier.verify(item.data))
+
+    def _apply_to_definition(self, item: PreparedObject) -> None:
+        """An extension-definition: official, or signed through a signature note.
+
+        STIX 2.1 section 7.3 does not list ``extensions`` among its properties, so one that
+        carries any is refused, signed or not. Its signature is a note that names it: one
+        sent earlier in this request (verified when it was applied) or one already stored.
+        Without it, the exchange makes the note itself, signed with the key that signs the
+        publisher's unsigned objects, on the same terms as for them.
+        """
+        if "extensions" in item.data:
+            raise ObjectRefused(
+                f"{item.stix_id}: property 'extensions' is not allowed on an "
+                "extension-definition (STIX 2.1 section 7.3); its signature travels in a "
+                "signature note instead (docs/signing.md section 12)"
+            )
+        if jss.is_official(item.data):
+            return
+        if self.via_forum:
+            item.data = self._anonymised(item)
+        definition = item.data
+        report = self.verifier.verify_definition(definition, self._attestations)
+        if report.status == "unsigned":
+            report = self.verifier.verify_definition(definition, self._stored_attestations(item))
+        if report.status == "invalid":
+            raise ObjectRefused(f"{item.stix_id}: signature refused: {report.reason}")
+        if report.status == "valid":
+            return
+        if not (self.member.custodial_signing or self.forum_signs or self.via_forum):
+            raise ObjectRefused(
+                f"{item.stix_id}: unsigned; {self.member.name} has custodial signing off, so "
+                "send its signature note (docs/signing.md section 12), signed with one of "
+                "your registered keys, before it in the same request"
+            )
+        signer = self._unsigned_signer()
+        if signer is None:
+            raise ObjectRefused(
+                f"{item.stix_id}: unsigned, and there is no active custodial key to sign its "
+                "signature note (rotate_key creates one)"
+            )
+        self.companions.append(signer.sign(jss.definition_attestation(definition)))
+
+    def _stored_attestations(self, item: PreparedObject) -> list[jss.Attestation]:
+        """What the stored signature note of this definition version vouches for."""
+        note_id = jss.definition_attestation(item.data)["id"]
+        attestations: list[jss.Attestation] = []
+        for raw in StixObject.objects.filter(stix_id=note_id).values_list("raw", flat=True):
+            note = orjson.loads(raw)
+            attestations += jss.attestations_of(note, self.verifier.verify(note))
+        return attestations
 
     def _anonymised(self, item: PreparedObject) -> dict[str, Any]:
         """The object as the Forum re-publishes it: the Forum's, with no trace of the lab."""

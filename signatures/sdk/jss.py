@@ -21,12 +21,15 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any, Final, Literal, NotRequired, TypeAlias, TypedDict
 
 import rfc8785
@@ -36,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from signatures.sdk.constants import FORUM_IDENTITY_ID, SIGNING_EXTENSION_ID
 
 __all__ = [
+    "Attestation",
     "EntryResult",
     "InvalidJWKError",
     "JWSError",
@@ -46,15 +50,21 @@ __all__ = [
     "Signer",
     "VerificationReport",
     "Verifier",
+    "attestations_of",
     "canonical_bytes",
+    "definition_attestation",
+    "definition_digest",
     "format_timestamp",
+    "is_official",
     "jwk_thumbprint",
     "jws_detached_sign",
     "jws_detached_verify",
     "load_public_key",
+    "official_objects",
     "public_jwk",
     "sign_object",
     "signing_input",
+    "stable_uuid4",
     "verify_object",
 ]
 
@@ -456,12 +466,144 @@ def jws_detached_sign(payload: bytes, private_key: Ed25519PrivateKey, kid: str) 
     return f"{header}..{_b64encode(private_key.sign(jws_input))}"
 
 
+# --- extension definitions and official content -----------------------------------------------
+
+#: The signing extension body member of a signature note that names what the note vouches for.
+RELATED_OBJECTS: Final = "related_objects"
+RELATED_MEMBERS: Final = ("related_to", "related_version", "hash_algorithm", "hash")
+
+
+def stable_uuid4(seed: str) -> uuid.UUID:
+    """A version 4 UUID (RFC 9562 section 5.4) drawn from ``seed`` instead of at random.
+
+    STIX 2.1 section 2.9 asks for UUIDv4 in SDO and SRO ids; taking the 122 random bits from
+    SHA-256 of the seed keeps the id valid while the same seed always gives the same id.
+    """
+    return uuid.UUID(bytes=hashlib.sha256(seed.encode("utf-8")).digest()[:16], version=4)
+
+
+def definition_digest(definition: Mapping[str, Any]) -> str:
+    """base64url SHA-256 of the RFC 8785 canonical form of ``definition``, exactly as sent."""
+    return _b64encode(hashlib.sha256(canonical_bytes(definition)).digest())
+
+
+def definition_attestation(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The unsigned signature note of an extension-definition (docs/signing.md section 12).
+
+    STIX 2.1 section 7.3 does not let an extension-definition carry ``extensions``, so its
+    creator's signature travels in this ``note``: the note names the definition in
+    ``object_refs`` and, in the signing extension body, its version and digest; signing the
+    note (``Signer.sign``, or the exchange's custodial key) signs the definition. The note's id
+    is derived from the creator, the definition and its version, so building it twice gives
+    the same object, and it carries the definition's markings, so it reaches the same readers.
+    """
+    stix_id, creator = definition.get("id"), definition.get("created_by_ref")
+    version = definition.get("modified", definition.get("created"))
+    if definition.get("type") != "extension-definition":
+        raise ValueError("only extension-definitions are signed through a note")
+    if not isinstance(stix_id, str) or not isinstance(version, str):
+        raise ValueError("the extension-definition needs an 'id' and a 'modified' string")
+    _check_identity(creator, "the extension-definition's created_by_ref")
+    note: dict[str, Any] = {
+        "type": "note",
+        "spec_version": "2.1",
+        "id": f"note--{stable_uuid4(f'signature-note|{creator}|{stix_id}|{version}')}",
+        "created_by_ref": creator,
+        "created": version,
+        "modified": version,
+        "abstract": f"Signature of {stix_id}",
+        "content": (
+            f"{creator} signs version {version} of {stix_id}. An extension-definition cannot "
+            "carry extensions (STIX 2.1 section 7.3), so the signature travels in this note."
+        ),
+        "object_refs": [stix_id],
+        "extensions": {
+            SIGNING_EXTENSION_ID: {
+                "extension_type": "property-extension",
+                RELATED_OBJECTS: [
+                    {
+                        "related_to": stix_id,
+                        "related_version": version,
+                        "hash_algorithm": HASH_ALGORITHM,
+                        "hash": definition_digest(definition),
+                    }
+                ],
+            }
+        },
+    }
+    if "object_marking_refs" in definition:
+        note["object_marking_refs"] = copy.deepcopy(definition["object_marking_refs"])
+    return note
+
+
+@functools.cache
+def _official() -> dict[str, dict[str, Any]]:
+    text = resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
+    return {obj["id"]: obj for obj in json.loads(text)}
+
+
+def official_objects() -> Mapping[str, Mapping[str, Any]]:
+    """The OASIS objects the exchange serves exactly as OASIS publishes them, by id.
+
+    These are the TLP 2.0 extension-definition and its five marking-definitions
+    (oasis-open/cti-stix-common-objects). Their integrity is their content: a copy is
+    genuine when it equals the official object as a JSON value; nobody signs them.
+    """
+    return _official()
+
+
+def is_official(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` is, by value, one of the official OASIS objects."""
+    official = _official().get(obj.get("id"))  # type: ignore[arg-type]
+    return official is not None and dict(obj) == official
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """One object a valid signature note vouches for, and who signed the note."""
+
+    note_id: str
+    signee: str
+    related_to: str
+    related_version: str
+    digest: str
+
+
+def attestations_of(note: Mapping[str, Any], report: VerificationReport) -> list[Attestation]:
+    """What a note whose signatures verified vouches for; malformed entries vouch for nothing."""
+    if report.status != "valid" or note.get("type") != "note":
+        return []
+    body = note["extensions"][SIGNING_EXTENSION_ID]
+    related = body.get(RELATED_OBJECTS, [])
+    attestations = []
+    for entry in related if isinstance(related, list) else ():
+        if (
+            not isinstance(entry, Mapping)
+            or set(entry) != set(RELATED_MEMBERS)
+            or not all(isinstance(entry[name], str) for name in RELATED_MEMBERS)
+            or entry["hash_algorithm"] != HASH_ALGORITHM
+            or entry["related_to"] not in note.get("object_refs", ())
+        ):
+            continue
+        attestations += [
+            Attestation(
+                report.object_id or "",
+                signee,
+                entry["related_to"],
+                entry["related_version"],
+                entry["hash"],
+            )
+            for signee in report.signees
+        ]
+    return attestations
+
+
 # --- verification ----------------------------------------------------------------------------
 
 #: A JWK Set (``{"keys": [...]}``), a single JWK, or a sequence of either; or a ready Verifier.
 KeySource: TypeAlias = "Mapping[str, Any] | Sequence[Mapping[str, Any]] | Verifier"
 
-Status: TypeAlias = Literal["valid", "invalid", "unsigned"]
+Status: TypeAlias = Literal["valid", "invalid", "unsigned", "official"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,11 +683,89 @@ class Verifier:
         return frozenset(self._keys)
 
     def verify(self, obj: Any, *, now: datetime | None = None) -> VerificationReport:
-        """Verify every signature entry of ``obj``, parsed JSON exactly as received."""
-        now_ns = _datetime_ns(now or datetime.now(UTC))
+        """Verify every signature entry of ``obj``, parsed JSON exactly as received.
+
+        An official OASIS object (``official_objects``) is ``official`` when it equals the
+        official content and ``invalid`` when it differs unsigned. An extension-definition
+        is ``unsigned`` here: its signature is in a separate note, which ``verify_all``
+        matches to it.
+        """
         if not isinstance(obj, Mapping):
             return VerificationReport(None, "invalid", "not a JSON object")
         object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+        if is_official(obj):
+            return VerificationReport(
+                object_id, "official", "official OASIS content, checked by value"
+            )
+        report = self._verify_signatures(obj, object_id, now)
+        if report.status == "unsigned" and object_id in _official():
+            return VerificationReport(
+                object_id, "invalid", "differs from the official OASIS object of this id"
+            )
+        return report
+
+    def verify_all(
+        self, objects: Sequence[Any], *, now: datetime | None = None
+    ) -> list[VerificationReport]:
+        """Verify ``objects`` together, in order: an extension-definition among them is
+        verified through the signature notes among them (docs/signing.md section 12)."""
+        reports = [self.verify(obj, now=now) for obj in objects]
+        attestations = [
+            attestation
+            for obj, report in zip(objects, reports, strict=True)
+            for attestation in attestations_of(obj, report)
+        ]
+        return [
+            self.verify_definition(obj, attestations)
+            if report.status == "unsigned" and obj.get("type") == "extension-definition"
+            else report
+            for obj, report in zip(objects, reports, strict=True)
+        ]
+
+    def verify_definition(
+        self, definition: Mapping[str, Any], attestations: Sequence[Attestation]
+    ) -> VerificationReport:
+        """Verify an extension-definition through signature notes that verified.
+
+        A note counts when it names this id and version and is signed by the definition's
+        creator (or the Forum); it makes the definition ``valid`` when its digest is the
+        definition's, and ``invalid`` when not, since then the definition was changed.
+        """
+        object_id = definition.get("id")
+        creator = definition.get("created_by_ref")
+        version = definition.get("modified", definition.get("created"))
+        notes = [
+            a
+            for a in attestations
+            if a.related_to == object_id
+            and a.related_version == version
+            and a.signee in (creator, FORUM_IDENTITY_ID)
+        ]
+        if not notes:
+            return VerificationReport(object_id, "unsigned", "no signature note")
+        try:
+            digest = definition_digest(definition)
+        except rfc8785.CanonicalizationError as exc:
+            reason = f"the object cannot be canonicalized (RFC 8785): {exc}"
+            return VerificationReport(object_id, "invalid", reason)
+        matching = [a for a in notes if a.digest == digest]
+        if not matching:
+            reason = (
+                f"does not match the definition signed in {notes[0].note_id}: the object was "
+                "changed after signing"
+            )
+            return VerificationReport(object_id, "invalid", reason)
+        entries = tuple(
+            EntryResult(n, True, f"signed by {a.signee} in {a.note_id}", a.signee)
+            for n, a in enumerate(matching, start=1)
+        )
+        reason = "; ".join(entry.reason for entry in entries)
+        return VerificationReport(object_id, "valid", reason, entries)
+
+    def _verify_signatures(
+        self, obj: Mapping[str, Any], object_id: str | None, now: datetime | None
+    ) -> VerificationReport:
+        now_ns = _datetime_ns(now or datetime.now(UTC))
         extensions = obj.get("extensions")
         if extensions is None:
             return VerificationReport(object_id, "unsigned", "no signatures")

@@ -24,6 +24,8 @@ from members.services import (
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_GREEN
+from signatures.signing import PublishSigning
+from signatures.validation import PublishContext, object_prepare
 from tests import stix_samples as samples
 from tests.signatures import docs_verifier
 
@@ -204,10 +206,17 @@ def test_it_refuses_signatures_made_after_the_keys_revocation(
 def test_it_signs_the_forums_own_objects_with_the_forum_key(
     lab_client: APIClient, forum: Member
 ) -> None:
-    forum_keys = jwks(lab_client, forum)
-    for stix_id in [TLP2_GREEN, SIGNING_EXTENSION_ID]:
-        (obj,) = served(lab_client, stix_id)
-        assert docs_verifier.verify(obj, forum_keys) == ("valid", [forum.identity_id])
+    obj = served(lab_client, forum.identity_id)[-1]
+    assert docs_verifier.verify(obj, jwks(lab_client, forum)) == ("valid", [forum.identity_id])
+
+
+def test_it_serves_the_tlp_markings_exactly_as_oasis_publishes_them(
+    lab_client: APIClient,
+) -> None:
+    (obj,) = served(lab_client, TLP2_GREEN)
+    assert obj == jss.official_objects()[TLP2_GREEN]
+    # Nobody signs them: a verifier checks them by value, with no key at all.
+    assert jss.Verifier({"keys": []}).verify(obj).status == "official"
 
 
 def test_it_publishes_the_key_set_in_a_new_identity_version_when_keys_change(
@@ -238,3 +247,92 @@ def test_it_publishes_identity_keys_that_match_the_extensions_schema(
     leaked = {**body, "keys": [{**body["keys"][0], "d": "A" * 43}]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(leaked, schema)
+
+
+def definition(creator: str, **overrides: Any) -> dict[str, Any]:
+    """A lab's own property-extension definition (new id per call)."""
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": f"extension-definition--{uuid.uuid4()}",
+        "created_by_ref": creator,
+        "created": "2026-11-20T14:05:00.000Z",
+        "modified": "2026-11-20T14:05:00.000Z",
+        "name": "Lab triage notes",
+        "schema": "https://lab.example/schemas/triage.json",
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+        **overrides,
+    }
+
+
+def test_it_refuses_an_extension_definition_that_carries_extensions(
+    lab_client: APIClient, lab_a: Member
+) -> None:
+    sent = jss.sign_object(
+        definition(lab_a.identity_id), Ed25519PrivateKey.generate(), signee=lab_a.identity_id
+    )
+    (result,) = publish(lab_client, sent)["results"]
+    assert result["status"] == "refused"
+    assert result["reason"] == (
+        f"{sent['id']}: property 'extensions' is not allowed on an extension-definition "
+        "(STIX 2.1 section 7.3); its signature travels in a signature note instead "
+        "(docs/signing.md section 12)"
+    )
+    assert not StixObject.objects.filter(stix_id=sent["id"]).exists()
+
+
+def test_it_signs_an_extension_definition_through_its_signature_note(
+    lab_client: APIClient, lab_a: Member
+) -> None:
+    sent = definition(lab_a.identity_id)
+    note = jss.definition_attestation(sent)
+    assert publish(lab_client, note, sent)["accepted"] == 2
+    (stored,) = served(lab_client, sent["id"])
+    assert stored == sent  # valid STIX: nothing added to the definition itself
+    (stored_note,) = served(lab_client, note["id"])
+    reports = jss.Verifier(jwks(lab_client, lab_a)).verify_all([stored_note, stored])
+    assert [r.status for r in reports] == ["valid", "valid"]
+    assert reports[1].signees == (lab_a.identity_id,)
+
+
+def test_it_refuses_a_definition_its_note_does_not_match(
+    lab_client: APIClient, lab_a: Member
+) -> None:
+    sent = definition(lab_a.identity_id)
+    note = jss.definition_attestation(sent)
+    changed = {**sent, "schema": "https://elsewhere.example/schema.json"}
+    results = publish(lab_client, note, changed)["results"]
+    assert [r["status"] for r in results] == ["accepted", "refused"]
+    assert "the object was changed after signing" in results[1]["reason"]
+    assert not StixObject.objects.filter(stix_id=sent["id"]).exists()
+
+
+def test_it_needs_the_labs_own_signature_note_once_custodial_signing_is_off(
+    lab_client: APIClient, lab_a: Member, lab_key: tuple[Ed25519PrivateKey, SigningKey]
+) -> None:
+    custodial_signing_set(member=lab_a, enabled=False)
+    sent = definition(lab_a.identity_id)
+    (result,) = publish(lab_client, sent)["results"]
+    assert result["status"] == "refused"
+    assert "send its signature note" in result["reason"]
+    note = jss.sign_object(jss.definition_attestation(sent), lab_key[0], signee=lab_a.identity_id)
+    assert publish(lab_client, note, sent)["accepted"] == 2
+    # Published again later, the definition is verified through the stored note.
+    assert publish(lab_client, sent)["present"] == 1
+
+
+def test_it_makes_the_signature_note_of_an_unattested_definition(lab_a: Member) -> None:
+    sent = definition(lab_a.identity_id)
+    signing = PublishSigning(member=lab_a, forum=None, via_forum=False, forum_signs=False)
+    item = object_prepare(
+        sent,
+        context=PublishContext(publisher_identity=lab_a.identity_id, extension_definitions={}),
+        max_depth=20,
+    )
+    signing.apply(item)
+    assert item.data == sent
+    (note,) = signing.companions
+    custodial = SigningKey.objects.get(member=lab_a, custodial=True, state=KeyState.ACTIVE)
+    verifier = jss.Verifier({"keys": [custodial.published_jwk()]})
+    assert [r.status for r in verifier.verify_all([note, sent])] == ["valid", "valid"]

@@ -86,7 +86,7 @@ def test_it_reports_each_object_of_a_bundle(
         f"{INVALID['id']} 2026-11-20T14:02:00.000Z invalid: signature 1: "
         "signature value does not match: the object was changed after signing",
         "ipv4-addr--3 - unsigned",
-        "3 objects: 1 valid, 1 invalid, 1 unsigned",
+        "3 objects: 1 valid, 1 invalid, 1 unsigned, 0 official",
     ]
 
 
@@ -106,14 +106,16 @@ def test_it_reads_a_taxii_envelope(
 ) -> None:
     envelope = json.dumps({"more": False, "next": "abc", "objects": [VALID, VALID]}, indent=2)
     assert main([write(tmp_path, envelope), "--jwks", jwks_file]) == 0
-    assert capsys.readouterr().out.endswith("2 objects: 2 valid, 0 invalid, 0 unsigned\n")
+    assert capsys.readouterr().out.endswith(
+        "2 objects: 2 valid, 0 invalid, 0 unsigned, 0 official\n"
+    )
 
 
 def test_it_reads_an_empty_taxii_envelope(
     tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([write(tmp_path, '{"more": false}'), "--jwks", jwks_file]) == 0
-    assert capsys.readouterr().out == "0 objects: 0 valid, 0 invalid, 0 unsigned\n"
+    assert capsys.readouterr().out == "0 objects: 0 valid, 0 invalid, 0 unsigned, 0 official\n"
 
 
 def test_it_reads_a_single_object(
@@ -128,7 +130,9 @@ def test_it_reads_json_lines(
 ) -> None:
     lines = "\n".join(json.dumps(obj) for obj in (VALID, INVALID, UNSIGNED)) + "\n\n"
     assert main([write(tmp_path, lines, "objects.jsonl"), "--jwks", jwks_file]) == 1
-    assert capsys.readouterr().out.endswith("3 objects: 1 valid, 1 invalid, 1 unsigned\n")
+    assert capsys.readouterr().out.endswith(
+        "3 objects: 1 valid, 1 invalid, 1 unsigned, 0 official\n"
+    )
 
 
 def test_it_reads_standard_input(
@@ -155,7 +159,7 @@ def test_it_verifies_a_detached_jws_over_the_raw_input(
     assert main([path, "--jwks", jwks_file, "--detached-jws", header]) == 1
     out = capsys.readouterr().out
     assert "detached JWS: invalid: signature does not match: the payload was changed" in out
-    assert "1 objects: 1 valid, 0 invalid, 0 unsigned" in out
+    assert "1 objects: 1 valid, 0 invalid, 0 unsigned, 0 official" in out
 
 
 @pytest.mark.parametrize(
