@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from exchange.api.parsers import objects_count_check
 from exchange.api.query import query_value, timestamp_query
 from exchange.api.renderers import stored_json
+from exchange.taxii.pagination import keyset_rows
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
@@ -72,15 +73,17 @@ class ObjectListView(APIView):
             rows = rows.filter(
                 received_at__gt=timestamp_query(added_after, name="added_after").value
             )
+        after: tuple[int] | None = None
         if cursor := query_value(params, "next"):
             (last_pk,) = cursor_decode(cursor, parts=1)
-            rows = rows.filter(pk__gt=int(last_pk))
+            after = (int(last_pk),)
         limit = limit_parse(
             query_value(params, "limit"), maximum=settings.MAX_PAGE_SIZE, default=100
         )
-        page = list(rows.order_by("pk").values_list("pk", "raw")[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
+        # Within MAX_PAGE_BYTES as well, as TAXII pages are (docs/api.md, "Limits").
+        page, more = keyset_rows(
+            rows.order_by("pk").values_list("pk", "raw"), ("pk",), after, limit
+        )
         body: dict[str, Any] = {"more": more, "objects": [stored_json(raw) for _, raw in page]}
         if more:
             body["next"] = cursor_encode(page[-1][0])
