@@ -182,20 +182,36 @@ MARKING_DEFINITION_TYPES: Final[dict[str, dict[str, ValueType]]] = {
     name: properties_of(cls) for name, cls in _REGISTRY["markings"].items()
 }
 
-#: STIX 2.1 section 3.2 common properties, which a custom type (section 7.3) shares with
-#: the standard types of its kind; taken from a standard type of that kind.
-_SDO_COMMON = (
-    "type", "spec_version", "id", "created_by_ref", "created", "modified", "revoked",
-    "labels", "confidence", "lang", "external_references", "object_marking_refs",
-    "granular_markings", "extensions",
-)  # fmt: skip
+
+def _shared_properties(object_types: frozenset[str]) -> dict[str, ValueType]:
+    """The properties that several of the given standard types define, with one JSON
+    type wherever they appear: the common properties (STIX 2.1 section 3.2) and names
+    such as ``name``, ``description`` or ``aliases``. A property only one type defines
+    says nothing about what a custom type means by that name."""
+    shapes: dict[str, list[ValueType]] = {}
+    for object_type in sorted(object_types):
+        for name, shape in PROPERTY_TYPES[object_type].items():
+            shapes.setdefault(name, []).append(shape)
+    return {
+        name: found[0]
+        for name, found in shapes.items()
+        if len(found) > 1 and all(shape == found[0] for shape in found)
+    }
+
+
+# The SCO common properties (STIX 2.1 section 6.1); SCO types share little else, and the
+# profile's own observables have JSON Schemas for the rest.
 _SCO_COMMON = (
     "type", "spec_version", "id", "object_marking_refs", "granular_markings", "defanged",
     "extensions",
 )  # fmt: skip
+
+#: What a custom type (STIX 2.1 section 7.3) shares with the standard types of its kind:
+#: the common properties and, for SDOs and SROs, every property several standard types
+#: define with one JSON type (a custom SDO's ``name`` is a string like every SDO's).
 COMMON_PROPERTY_TYPES: Final[dict[StixKind, dict[str, ValueType]]] = {
-    StixKind.SDO: {name: PROPERTY_TYPES["attack-pattern"][name] for name in _SDO_COMMON},
-    StixKind.SRO: {name: PROPERTY_TYPES["relationship"][name] for name in _SDO_COMMON},
+    StixKind.SDO: _shared_properties(SDO_TYPES),
+    StixKind.SRO: _shared_properties(SRO_TYPES),
     StixKind.SCO: {name: PROPERTY_TYPES["domain-name"][name] for name in _SCO_COMMON},
 }
 

@@ -452,27 +452,39 @@ def _check_exchange_managed(obj: dict[str, Any], object_id: str, context: Publis
 
 
 @functools.cache
-def _official_tlp2() -> dict[str, dict[str, Any]]:
-    """The OASIS TLP 2.0 marking-definitions, by id, as OASIS publishes them."""
+def _official_tlp() -> dict[str, dict[str, Any]]:
+    """The official TLP marking-definitions by id, as published: TLP 2.0 as OASIS
+    publishes it (cti-stix-common-objects), TLP 1.0 as STIX 2.1 section 7.2.1.4 defines it
+    (stix2 carries those objects)."""
     text = resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
-    return {marking["id"]: marking for marking in json.loads(text)}
+    official: dict[str, dict[str, Any]] = {m["id"]: m for m in json.loads(text)}
+    for marking in (
+        stix2.v21.TLP_WHITE,
+        stix2.v21.TLP_GREEN,
+        stix2.v21.TLP_AMBER,
+        stix2.v21.TLP_RED,
+    ):
+        official[marking.id] = json.loads(marking.serialize())
+    return official
 
 
 def _check_tlp_imitation(obj: dict[str, Any], object_id: str) -> None:
     """Only the official OASIS ids are TLP (constants.TLP2_LEVELS, TLP1_TO_TLP2): a
     marking-definition that looks like TLP under another id would be read as TLP by
-    people and tools, but not by the exchange's sharing policy."""
+    people and tools, but not by the exchange's sharing policy; an official id must carry
+    the official content, which people and tools read too."""
     if obj["type"] != "marking-definition":
         return
-    if object_id in TLP2_LEVELS:
-        if obj != _official_tlp2()[object_id]:
+    official = _official_tlp().get(object_id)
+    if official is not None:
+        if obj != official:
             raise ObjectRefused(
-                f"{object_id}: this is an OASIS TLP 2.0 marking id; its content must be the "
+                f"{object_id}: this is an official TLP marking id; its content must be the "
                 "official definition, unchanged"
             )
         return
     if object_id in TLP1_TO_TLP2:
-        return  # stix2 holds these to the official TLP 1.0 content
+        return  # OpenCTI's TLP:AMBER+STRICT, which no standard defines
     name = obj.get("name", "")
     if TLP2_EXTENSION_ID in (obj.get("extensions") or {}):
         prop = f"extensions.{TLP2_EXTENSION_ID}"
