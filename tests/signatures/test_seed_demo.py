@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -10,6 +11,8 @@ from rest_framework.test import APIClient
 
 from members.models import ApiToken, Member
 from signatures.models import StixObject
+from signatures.sdk.profile import load_profile
+from signatures.stix_types import StixKind, kind_of
 
 
 def seed() -> dict[str, str]:
@@ -73,3 +76,14 @@ def test_the_campaign_is_served_according_to_tlp() -> None:
     assert red not in borealis and red not in partner
     assert strict <= borealis
     assert not strict & partner and not strict & aurora
+
+
+@pytest.mark.django_db
+def test_demo_sdo_and_sro_ids_are_uuid4_and_sco_ids_uuid5() -> None:
+    seed()
+    for stix_id, kind in StixObject.objects.values_list("stix_id", "type"):
+        version = uuid.UUID(stix_id.split("--")[1]).version
+        if kind_of(kind) in {StixKind.SDO, StixKind.SRO}:
+            assert version == 4, stix_id  # STIX 2.1 section 2.9
+        elif kind_of(kind) is StixKind.SCO or kind in load_profile().types:
+            assert version == 5, stix_id  # deterministic from id-contributing properties

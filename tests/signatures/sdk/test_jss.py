@@ -30,6 +30,7 @@ from signatures.sdk.constants import (
     FORUM_IDENTITY_ID,
     SIGNING_EXTENSION_ID,
     TLP2_AMBER,
+    TLP2_LEVELS,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -830,3 +831,93 @@ def test_the_distribution_schema() -> None:
     assert not validator.is_valid(
         {"extension_type": "property-extension", "recipients": [MEMBER, MEMBER]}
     )
+
+
+# --- extension definitions and official content (docs/signing.md section 12) -----------------
+
+DEFINITION = {
+    "type": "extension-definition",
+    "spec_version": "2.1",
+    "id": "extension-definition--5b7e3a61-0c2d-4f4e-9a1b-7d3c2e1f0a9b",
+    "created_by_ref": MEMBER,
+    "created": "2026-11-20T14:05:00.000Z",
+    "modified": "2026-11-20T14:05:00.000Z",
+    "name": "Lab triage notes",
+    "schema": "https://lab.example/schemas/triage.json",
+    "version": "1.0.0",
+    "extension_types": ["property-extension"],
+}
+
+
+def sign_note(
+    definition: dict[str, Any], key: Ed25519PrivateKey = MEMBER_KEY, signee: str = MEMBER
+) -> dict[str, Any]:
+    note = jss.definition_attestation(definition)
+    return jss.sign_object(note, key, signee=signee, created=EXAMPLE_CREATED)
+
+
+def test_stable_uuid4_is_a_version_4_uuid_fixed_by_its_seed() -> None:
+    first = jss.stable_uuid4("seed")
+    assert (first.version, first.variant) == (4, "specified in RFC 4122")
+    assert jss.stable_uuid4("seed") == first != jss.stable_uuid4("other seed")
+
+
+def test_a_signature_note_is_valid_stix_that_names_the_definition() -> None:
+    note = jss.definition_attestation(DEFINITION)
+    stix2.parse(note, allow_custom=False)
+    stix2.parse(DEFINITION, allow_custom=False)
+    assert note["object_refs"] == [DEFINITION["id"]]
+    (related,) = note["extensions"][SIGNING_EXTENSION_ID]["related_objects"]
+    digest = hashlib.sha256(rfc8785.dumps(DEFINITION)).digest()
+    assert related == {
+        "related_to": DEFINITION["id"],
+        "related_version": DEFINITION["modified"],
+        "hash_algorithm": "sha-256",
+        "hash": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+    }
+    seed = f"signature-note|{MEMBER}|{DEFINITION['id']}|{DEFINITION['modified']}"
+    assert note["id"] == f"note--{jss.stable_uuid4(seed)}"
+
+
+def test_it_verifies_a_definition_through_its_signed_note() -> None:
+    note = sign_note(DEFINITION)
+    verifier = jss.Verifier(member_jwks())
+    reports = verifier.verify_all([DEFINITION, note], now=NOW)
+    assert [r.status for r in reports] == ["valid", "valid"]
+    assert reports[0].signees == (MEMBER,)
+    # Alone, a definition is unsigned: its signature is elsewhere.
+    assert verifier.verify_all([DEFINITION], now=NOW)[0].status == "unsigned"
+
+
+def test_a_changed_definition_no_longer_matches_its_note() -> None:
+    note = sign_note(DEFINITION)
+    changed = {**DEFINITION, "schema": "https://elsewhere.example/schema.json"}
+    (report, _) = jss.Verifier(member_jwks()).verify_all([changed, note], now=NOW)
+    assert report.status == "invalid"
+    assert "the object was changed after signing" in report.reason
+
+
+def test_a_note_by_someone_else_or_with_a_bad_signature_vouches_for_nothing() -> None:
+    keys = jss.Verifier(member_jwks())
+    foreign = sign_note({**DEFINITION, "created_by_ref": OTHER_MEMBER}, OTHER_KEY, OTHER_MEMBER)
+    assert keys.verify_all([DEFINITION, foreign], now=NOW)[0].status == "unsigned"
+    note = sign_note(DEFINITION)
+    note["content"] = "changed"
+    assert [r.status for r in keys.verify_all([DEFINITION, note], now=NOW)] == [
+        "unsigned",
+        "invalid",
+    ]
+
+
+def test_official_oasis_objects_are_checked_by_value() -> None:
+    official = jss.official_objects()
+    assert set(official) == {
+        "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d",
+        *TLP2_LEVELS,
+    }
+    verifier = jss.Verifier(member_jwks())
+    for obj in official.values():
+        stix2.parse(obj, allow_custom=False)
+        assert verifier.verify(json.loads(json.dumps(obj))).status == "official"
+    changed = {**official[TLP2_AMBER], "name": "TLP:GREEN"}
+    assert verifier.verify(changed).status == "invalid"

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from signatures.sdk import jss
-from signatures.sdk.constants import FORUM_IDENTITY_ID
+from signatures.sdk.constants import FORUM_IDENTITY_ID, TLP2_CLEAR
 from signatures.sdk.verify_cli import main
 
 MEMBER = "identity--7d9d3b61-0d0e-4a8e-9c55-3f1c2b4a5e60"
@@ -255,3 +255,35 @@ def test_it_fetches_key_sets_over_http_with_a_token(
 
     assert main([path, "--jwks", jwks_url]) == 2
     assert "401" in capsys.readouterr().err
+
+
+def test_it_verifies_an_extension_definition_through_its_note_and_official_content_by_value(
+    tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": "extension-definition--5b7e3a61-0c2d-4f4e-9a1b-7d3c2e1f0a9b",
+        "created_by_ref": MEMBER,
+        "created": "2026-11-20T14:05:00.000Z",
+        "modified": "2026-11-20T14:05:00.000Z",
+        "name": "Lab triage notes",
+        "schema": "https://lab.example/schemas/triage.json",
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+    }
+    note = jss.sign_object(jss.definition_attestation(definition), MEMBER_KEY, signee=MEMBER)
+    official = jss.official_objects()[TLP2_CLEAR]
+    status = main([write(tmp_path, bundle(definition, note, official)), "--jwks", jwks_file])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines == [
+        f"{definition['id']} 2026-11-20T14:05:00.000Z valid (signed by {MEMBER} in {note['id']})",
+        f"{note['id']} 2026-11-20T14:05:00.000Z valid ({MEMBER}, key {MEMBER_KID})",
+        f"{TLP2_CLEAR} 2022-10-01T00:00:00.000Z official (OASIS content, checked by value)",
+        "3 objects: 2 valid, 0 invalid, 0 unsigned, 1 official",
+    ]
+    # Without its note, the definition has no signature.
+    main([write(tmp_path, bundle(definition), "alone.json"), "--jwks", jwks_file])
+    assert f"{definition['id']} 2026-11-20T14:05:00.000Z unsigned" in capsys.readouterr().out
