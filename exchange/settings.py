@@ -264,6 +264,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_CONTENT_LENGTH
 MAX_OBJECTS_PER_REQUEST = envint("MAX_OBJECTS_PER_REQUEST", 10_000)
 #: Deepest JSON nesting accepted inside one STIX object.
 MAX_OBJECT_DEPTH = envint("MAX_OBJECT_DEPTH", 32)
+#: Largest single STIX object accepted, in bytes of compact JSON. A signature is a few
+#: hundred bytes of properties; an object of megabytes is a mistake or an attack, and every
+#: reader would pay for it on every poll.
+MAX_OBJECT_BYTES = envint("MAX_OBJECT_BYTES", 1024 * 1024)
 #: Page size cap of list endpoints (REST and TAXII).
 MAX_PAGE_SIZE = envint("MAX_PAGE_SIZE", 1000)
 

@@ -113,7 +113,8 @@ class StixObject(models.Model):
     """One version of one STIX object, kept as the text it was accepted as.
 
     ``raw`` is what the exchange serves, byte for byte; ``data`` is the same object as
-    JSON(B) for queries. The identity of a version is (id, modified) (STIX 2.1 section 3.6).
+    JSON(B) for queries. The identity of a version is (id, modified) (STIX 2.1 section 3.6)
+    within its lineage: the publisher's for objects without a creator, else the creator's.
     """
 
     stix_id = models.CharField(max_length=300)
@@ -136,9 +137,24 @@ class StixObject(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["stix_id", "version"], name="stix_object_version"),
+            # An object with a creator has one lineage, its creator's: (id, modified) names
+            # one version exchange-wide (STIX 2.1 section 3.6).
+            models.UniqueConstraint(
+                fields=["stix_id", "version"],
+                condition=~models.Q(created_by_ref=""),
+                name="stix_object_version",
+            ),
+            # Objects without a creator (SCOs have deterministic ids and none) are kept per
+            # publisher: two labs that report the same address each keep their own copy,
+            # content and signature, and neither can make the exchange serve the other's.
+            models.UniqueConstraint(
+                fields=["stix_id", "version", "publisher"],
+                condition=models.Q(created_by_ref=""),
+                name="stix_object_version_per_publisher",
+            ),
         ]
         indexes = [
+            models.Index(fields=["stix_id", "version"], name="stix_object_id_version"),
             models.Index(fields=["type", "received_at"], name="stix_object_type"),
             models.Index(fields=["received_at", "id"], name="stix_object_received"),
         ]

@@ -34,10 +34,10 @@ from signatures.models import (
     ObjectRecipient,
     StixObject,
 )
-from signatures.sdk.constants import SIGNING_EXTENSION_ID
+from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_EXTENSION_ID, TLP2_LEVELS
 from signatures.sdk.jss import format_timestamp
 from signatures.sdk.profile import load_profile
-from signatures.selectors import collection_can_write, collection_default
+from signatures.selectors import collection_can_write, collection_default, objects_visible_to
 from signatures.signing import PublishSigning, member_jwks, without_signatures
 from signatures.validation import (
     ObjectRefused,
@@ -48,6 +48,12 @@ from signatures.validation import (
 )
 
 OutcomeStatus = Literal["accepted", "present", "refused"]
+
+
+#: Objects OASIS publishes and the exchange serves as they are: the TLP 2.0 markings and
+#: the extension-definition they use. A member may send them along (tools bundle them) but
+#: never store its own copy.
+OFFICIAL_OBJECT_IDS = frozenset({*TLP2_LEVELS, TLP2_EXTENSION_ID})
 
 
 class PublishForbidden(Exception):
@@ -89,10 +95,13 @@ class PublishReport:
         }
 
 
-def held_extension_definitions() -> dict[str, set[str]]:
-    """extension-definition id -> extension_types, from the newest unrevoked versions."""
+def held_extension_definitions(member: Member) -> dict[str, set[str]]:
+    """extension-definition id -> extension_types, from the newest unrevoked versions that
+    ``member`` may read (one it cannot read declares nothing for it, and says nothing)."""
     held: dict[str, set[str]] = {}
-    rows = StixObject.objects.filter(type="extension-definition").latest_versions()
+    rows = StixObject.objects.filter(
+        type="extension-definition", pk__in=objects_visible_to(member).values("pk")
+    ).latest_versions()
     for stix_id, data, revoked in rows.values_list("stix_id", "data", "revoked"):
         if not revoked:
             held[stix_id] = set(data.get("extension_types") or ())
@@ -113,7 +122,9 @@ def objects_publish(
     reported as ``present``. Each object is stored as it is served, signed
     (``signatures.signing``): verified if it came signed, else signed with the member's
     custodial key. ``via_forum`` re-publishes the objects anonymously as the Forum's;
-    ``forum_signs`` is for objects the exchange writes itself (identity objects).
+    ``forum_signs`` is for objects the exchange writes itself (members' identity objects and
+    the profile), the only ones that may carry a member identity or a key list.
+    Ownership (docs/sharing-policy.md): a member only ever stores or links its own objects.
     """
     if not member.can_publish:
         raise PublishForbidden(f"A {member.kind} member cannot publish.")
@@ -123,7 +134,9 @@ def objects_publish(
 
     context = PublishContext(
         publisher_identity=member.identity_id,
-        extension_definitions=held_extension_definitions(),
+        extension_definitions=held_extension_definitions(member),
+        member_identities=frozenset(Member.objects.values_list("identity_id", flat=True)),
+        exchange_managed=forum_signs,
     )
     signing = PublishSigning(
         member=member,
@@ -134,7 +147,7 @@ def objects_publish(
     outcomes: list[ObjectOutcome | None] = [None] * len(objects)
     # A retrying client re-sends whole batches: answer stored versions before the costly
     # validation and signing. Versions are immutable, so "present" is the whole answer.
-    for index, outcome in _present_in(collection, objects).items():
+    for index, outcome in _present_in(member, collection, objects).items():
         outcomes[index] = outcome
     prepared: dict[int, PreparedObject] = {}
     keys_seen: set[tuple[str, str]] = set()
@@ -142,7 +155,12 @@ def objects_publish(
         if outcomes[index] is not None:
             continue
         try:
-            item = object_prepare(obj, context=context, max_depth=settings.MAX_OBJECT_DEPTH)
+            item = object_prepare(
+                obj,
+                context=context,
+                max_depth=settings.MAX_OBJECT_DEPTH,
+                max_bytes=settings.MAX_OBJECT_BYTES,
+            )
         except ObjectRefused as exc:
             object_id = obj.get("id") if isinstance(obj, dict) else None
             outcomes[index] = ObjectOutcome(
@@ -187,8 +205,15 @@ def objects_publish(
     return report
 
 
-def _present_in(collection: Collection, objects: Sequence[Any]) -> dict[int, ObjectOutcome]:
-    """Outcomes for the objects whose (id, version) the collection holds already."""
+def _present_in(
+    member: Member, collection: Collection, objects: Sequence[Any]
+) -> dict[int, ObjectOutcome]:
+    """Outcomes for the objects whose (id, version) ``member`` already has in the collection.
+
+    Only the caller's own stored versions count: another member's version of the same id
+    is none of the caller's business, and answering "present" for it would both drop the
+    caller's object and confirm that the other one exists.
+    """
     keys: dict[int, tuple[str, str, str | None]] = {}
     for index, obj in enumerate(objects):
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
@@ -207,7 +232,9 @@ def _present_in(collection: Collection, objects: Sequence[Any]) -> dict[int, Obj
         return {}
     stored = set(
         CollectionEntry.objects.filter(
-            collection=collection, stix_id__in={stix_id for stix_id, _, _ in keys.values()}
+            collection=collection,
+            stix_id__in={stix_id for stix_id, _, _ in keys.values()},
+            stix_object__publisher=member,
         ).values_list("stix_id", "version")
     )
     return {
@@ -232,6 +259,98 @@ def _outcome(
     return ObjectOutcome(index, status, id=item.stix_id, version=version, reason=reason)
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredVersion:
+    pk: int
+    stix_id: str
+    version: str
+    created_by_ref: str
+    publisher_id: int
+    #: The member behind an anonymised version (its publisher), else None.
+    hidden_publisher: int | None
+
+
+@dataclass(slots=True)
+class _Lineages:
+    """The stored versions of the ids in one publish request, as the ownership rules see them.
+
+    The owner of a stored version is the member that published it. An id that has a creator
+    belongs to the member that first published it; only that member may store versions of
+    it (through the Forum again when it was anonymised). Objects without a creator (SCOs,
+    some marking and language-content objects) are kept per publisher instead.
+    """
+
+    member: Member
+    versions: list[_StoredVersion]
+
+    def own(self, stix_id: str, version: str) -> _StoredVersion | None:
+        for row in self.versions:
+            if (row.stix_id, row.version, row.publisher_id) == (stix_id, version, self.member.pk):
+                return row
+        return None
+
+    def refusal(self, item: PreparedObject, *, anonymous: bool) -> str | None:
+        """Why ``item`` may not be stored as a new version, or None if it may.
+
+        The reasons for an id the member cannot read are returned as ``_NOT_YOURS``, the same
+        text whoever holds it and however; the caller replaces it for readable ids.
+        """
+        rows = [row for row in self.versions if row.stix_id == item.stix_id]
+        own = [row for row in rows if row.publisher_id == self.member.pk]
+        foreign = [row for row in rows if row.publisher_id != self.member.pk]
+        if item.created_by_ref == "":
+            # Kept per publisher; only an id another member created is out of reach.
+            return _NOT_YOURS if any(row.created_by_ref for row in foreign) else None
+        if foreign:
+            return _NOT_YOURS
+        hidden = self.member.pk if anonymous else None
+        for row in own:
+            if row.hidden_publisher != hidden:
+                return (
+                    f"{item.stix_id} was published anonymously through the Forum; publish "
+                    "its new versions through the Forum again"
+                    if row.hidden_publisher is not None
+                    else f"{item.stix_id} was published under your identity; its versions "
+                    "cannot be published anonymously"
+                )
+            if row.created_by_ref and row.created_by_ref != item.created_by_ref:
+                return (
+                    f"{item.stix_id} was created by {row.created_by_ref}; the creator of an "
+                    "object never changes"
+                )
+        return None
+
+
+#: The one refusal for an id held by another member, whatever the reason: it says nothing
+#: about the stored object (its creator, its versions, whether it was anonymised).
+_NOT_YOURS = "{id}: this id belongs to another publisher's object; publish yours under a new id"
+
+
+def _lineages_load(member: Member, stix_ids: set[str]) -> _Lineages:
+    rows = StixObject.objects.filter(stix_id__in=stix_ids).values_list(
+        "pk", "stix_id", "version", "created_by_ref", "publisher_id", "anonymised__member"
+    )
+    return _Lineages(member, [_StoredVersion(*row) for row in rows])
+
+
+def _foreign_reason(member: Member, stix_id: str) -> str:
+    """The refusal for another member's id: precise when the caller may read it, else blank.
+
+    A member that can read the object learns nothing new from being told its creator (as
+    served, so an anonymised object names the Forum, never the lab behind it).
+    """
+    creator = (
+        objects_visible_to(member)
+        .filter(stix_id=stix_id)
+        .exclude(created_by_ref="")
+        .values_list("created_by_ref", flat=True)
+        .first()
+    )
+    if creator is None:
+        return _NOT_YOURS.format(id=stix_id)
+    return f"{stix_id} was created by {creator}; only its creator may publish new versions of it"
+
+
 @transaction.atomic
 def _store(
     *,
@@ -246,44 +365,33 @@ def _store(
     # Lock first: from here on no other publish can add to this collection, so the
     # existence checks below stay true until commit and date_added follows commit order.
     locked = Collection.objects.select_for_update().get(pk=collection.pk)
-    stix_ids = {item.stix_id for item in prepared.values()}
-    existing: dict[tuple[str, str], int] = {}
-    # Who owns each object: its creator and, for an anonymised one, the member behind it,
-    # so that only that member can publish its next versions (through the Forum again).
-    owners: dict[str, tuple[str, int | None]] = {}
-    for pk, stix_id, version, creator, hidden_publisher in StixObject.objects.filter(
-        stix_id__in=stix_ids
-    ).values_list("pk", "stix_id", "version", "created_by_ref", "anonymised__member"):
-        existing[(stix_id, version)] = pk
-        if creator:
-            owners[stix_id] = (creator, hidden_publisher)
+    lineages = _lineages_load(member, {item.stix_id for item in prepared.values()})
     in_collection = set(
         CollectionEntry.objects.filter(
-            collection=locked, stix_object_id__in=existing.values()
+            collection=locked, stix_object_id__in=[row.pk for row in lineages.versions]
         ).values_list("stix_object_id", flat=True)
     )
 
     new_objects: list[tuple[int, PreparedObject, StixObject]] = []
     linked: list[tuple[int, PreparedObject, int]] = []
     for index, item in prepared.items():
-        stored_pk = existing.get((item.stix_id, item.version))
-        if stored_pk is not None:
-            if stored_pk in in_collection:
+        if item.stix_id in OFFICIAL_OBJECT_IDS and member.kind != MemberKind.FORUM:
+            # Validation let it through only with the official content, which the exchange
+            # serves already: there is nothing of the member's to store.
+            outcomes[index] = _outcome(index, item, "present", "the exchange serves it")
+            continue
+        reason = lineages.refusal(item, anonymous=anonymous)
+        if reason == _NOT_YOURS:
+            reason = _foreign_reason(member, item.stix_id)
+        if reason is not None:
+            outcomes[index] = _outcome(index, item, "refused", reason)
+            continue
+        own = lineages.own(item.stix_id, item.version)
+        if own is not None:
+            if own.pk in in_collection:
                 outcomes[index] = _outcome(index, item, "present", "this version is already stored")
             else:
-                linked.append((index, item, stored_pk))
-            continue
-        owner = owners.get(item.stix_id)
-        if owner and owner != (item.created_by_ref, member.pk if anonymous else None):
-            # Never name the member behind an anonymised object.
-            reason = (
-                f"{item.stix_id} was published anonymously through the Forum; only its "
-                "publisher may publish new versions of it, through the Forum again"
-                if owner[1] is not None
-                else f"{item.stix_id} was created by {owner[0]}; only its creator may publish "
-                "new versions of it"
-            )
-            outcomes[index] = _outcome(index, item, "refused", reason)
+                linked.append((index, item, own.pk))
             continue
         try:
             raw = orjson.dumps(item.data).decode()
@@ -305,7 +413,7 @@ def _store(
     ]
     to_link += linked
     to_link.sort(key=lambda link: link[0])
-    entries = _entries_add(locked, [(item, pk) for _, item, pk in to_link])
+    entries = _entries_add(locked, [(item, pk, member.pk) for _, item, pk in to_link])
     for index, item, _ in to_link:
         outcomes[index] = _outcome(index, item, "accepted")
     return _Stored(outcomes, entries)
@@ -342,26 +450,30 @@ def _stix_object(member: Member, item: PreparedObject, raw: str) -> StixObject:
 
 
 def _entries_add(
-    collection: Collection, items: Iterable[tuple[PreparedObject | StixObject, int]]
+    collection: Collection, items: Iterable[tuple[PreparedObject | StixObject, int, int]]
 ) -> list[CollectionEntry]:
-    """Add object versions to a locked collection, keeping is_latest / is_first exact."""
+    """Add object versions (item, stored pk, publisher pk) to a locked collection, keeping
+    is_latest / is_first exact."""
     now = timezone.now()
-    entries = [
-        CollectionEntry(
-            collection=collection,
-            stix_object_id=pk,
-            date_added=collection.next_date_added(now),
-            stix_id=item.stix_id,
-            type=item.type,
-            version=item.version,
-            spec_version=item.spec_version,
+    entries: list[tuple[CollectionEntry, int]] = [
+        (
+            CollectionEntry(
+                collection=collection,
+                stix_object_id=pk,
+                date_added=collection.next_date_added(now),
+                stix_id=item.stix_id,
+                type=item.type,
+                version=item.version,
+                spec_version=item.spec_version,
+            ),
+            publisher_id,
         )
-        for item, pk in items
+        for item, pk, publisher_id in items
     ]
     if not entries:
         return []
-    _entry_flags_settle(collection, {entry.stix_id for entry in entries}, new=entries)
-    created = CollectionEntry.objects.bulk_create(entries)
+    _entry_flags_settle(collection, {entry.stix_id for entry, _ in entries}, new=entries)
+    created = CollectionEntry.objects.bulk_create([entry for entry, _ in entries])
     collection.save(update_fields=["last_date_added"])
     # Same transaction as the entries: an accepted object is never missed by the fan-out.
     outbox_record(entries=created)
@@ -369,23 +481,32 @@ def _entries_add(
 
 
 def _entry_flags_settle(
-    collection: Collection, stix_ids: set[str], *, new: Sequence[CollectionEntry] = ()
+    collection: Collection,
+    stix_ids: set[str],
+    *,
+    new: Sequence[tuple[CollectionEntry, int]] = (),
 ) -> None:
     """Make is_latest / is_first exact for ``stix_ids`` in a locked collection.
 
-    The one place the flags are computed, after an add (``new`` entries, not yet saved,
-    get theirs in memory) and after a removal. The newest version by ``version`` is the
-    latest, the oldest the first; unversioned objects have a single entry, both at once.
+    The one place the flags are computed, after an add (``new`` entries with their
+    publishers, not yet saved, get theirs in memory) and after a removal. Within each
+    lineage (an id and the member that published it: objects without a creator are kept per
+    publisher) the newest version by ``version`` is the latest, the oldest the first;
+    unversioned objects have a single entry per lineage, both at once.
     """
-    by_object: dict[str, list[CollectionEntry]] = defaultdict(list)
-    stored = CollectionEntry.objects.filter(collection=collection, stix_id__in=stix_ids).only(
-        "pk", "stix_id", "version", "is_latest", "is_first"
+    by_lineage: dict[tuple[str, int], list[CollectionEntry]] = defaultdict(list)
+    stored = (
+        CollectionEntry.objects.filter(collection=collection, stix_id__in=stix_ids)
+        .select_related("stix_object")
+        .only("pk", "stix_id", "version", "is_latest", "is_first", "stix_object__publisher")
     )
-    for entry in [*stored, *new]:
-        by_object[entry.stix_id].append(entry)
+    for entry in stored:
+        by_lineage[(entry.stix_id, entry.stix_object.publisher_id)].append(entry)
+    for entry, publisher_id in new:
+        by_lineage[(entry.stix_id, publisher_id)].append(entry)
 
     changes: dict[tuple[str, bool], list[int]] = defaultdict(list)
-    for versions in by_object.values():
+    for versions in by_lineage.values():
         newest = max(versions, key=lambda e: e.version)
         oldest = min(versions, key=lambda e: e.version)
         for entry in versions:
@@ -416,12 +537,16 @@ def collection_objects_add(
     ids = set(stix_ids)
     locked = Collection.objects.select_for_update().get(pk=collection.pk)
     present = CollectionEntry.objects.filter(collection=locked, stix_id__in=ids)
+    # Only versions the member may itself be served somewhere: adding an entry must never
+    # make the exchange serve what the member could not read (a TLP:RED object it is not
+    # named in, say).
     rows = (
-        StixObject.objects.filter(stix_id__in=ids)
+        objects_visible_to(member)
+        .filter(stix_id__in=ids)
         .exclude(pk__in=present.values("stix_object_id"))
         .order_by("stix_id", "version")
     )
-    return _entries_add(locked, [(row, row.pk) for row in rows])
+    return _entries_add(locked, [(row, row.pk, row.publisher_id) for row in rows])
 
 
 @transaction.atomic
@@ -468,7 +593,8 @@ def profile_publish(*, forum: Member) -> PublishReport:
         resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
     )
     objects = [profile.forum_identity, *markings, *profile.extension_definitions.values()]
-    return objects_publish(member=forum, objects=objects)
+    # The Forum's identity is a member identity: only the exchange itself may write it.
+    return objects_publish(member=forum, objects=objects, forum_signs=True)
 
 
 def identity_publish(*, member: Member) -> PublishReport:
