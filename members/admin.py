@@ -1,24 +1,30 @@
+"""Members, tokens, keys and the audit log in the admin.
+
+Every change to a token or a key goes through ``members.services`` (the checks and the audit
+record the API, the console and the commands use): fields a service owns are read-only
+here, and the changes are admin actions that call the service.
+"""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from exchange.admin_mixins import ReadOnlyAdminMixin
+from exchange.admin_mixins import ReadOnlyAdminMixin, admin_actors
 from members.models import ApiToken, AuditEvent, KeyState, Member, Membership, SigningKey
-from members.services import custodial_signing_set, signing_key_revoke, signing_key_rotate
+from members.services import (
+    custodial_signing_set,
+    signing_key_revoke,
+    signing_key_rotate,
+    token_revoke,
+)
 
 
 class MembershipInline(admin.TabularInline[Membership, Member]):
     model = Membership
     extra = 0
-
-
-def _actor(request: HttpRequest) -> User | None:
-    """The signed-in person, for the audit log."""
-    return request.user if isinstance(request.user, User) else None
 
 
 @admin.register(Member)
@@ -43,7 +49,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
         for member in queryset:
             try:
-                key = signing_key_rotate(member=member, actor_user=_actor(request))
+                key = signing_key_rotate(member=member, **admin_actors(request))
             except ValidationError as exc:
                 self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
             else:
@@ -62,7 +68,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
     ) -> None:
         for member in queryset:
             try:
-                custodial_signing_set(member=member, enabled=enabled, actor_user=_actor(request))
+                custodial_signing_set(member=member, enabled=enabled, **admin_actors(request))
             except ValidationError as exc:
                 self.message_user(request, f"{member}: {' '.join(exc.messages)}", messages.ERROR)
 
@@ -98,7 +104,7 @@ class SigningKeyAdmin(admin.ModelAdmin[SigningKey]):
 
     def _revoke(self, request: HttpRequest, queryset: QuerySet[SigningKey], reason: str) -> None:
         for key in queryset.exclude(state=KeyState.REVOKED):
-            signing_key_revoke(key=key, reason=reason, actor_user=_actor(request))
+            signing_key_revoke(key=key, reason=reason, **admin_actors(request))
             self.message_user(request, f"{key.kid} revoked ({reason})")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -124,6 +130,10 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[AuditEvent]):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    """Tokens, read-only: issued with issue_token or the console (the raw value is shown
+    once), revoked with the action below. A revocation is final; nothing here can clear
+    revoked_at or extend expires_at."""
+
     # The hash is never shown: it is useless to a person and an offline-guessing aid.
     list_display = [
         "prefix",
@@ -135,18 +145,25 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         "last_used_at",
     ]
     list_filter = ["member"]
-    fields = [
-        "member",
-        "name",
-        "prefix",
-        "scopes",
-        "created_at",
-        "expires_at",
-        "revoked_at",
+    fields = readonly_fields = (
+        "member", "name", "prefix", "scopes", "created_at", "expires_at", "revoked_at",
         "last_used_at",
-    ]
-    readonly_fields = ["member", "prefix", "scopes", "created_at", "last_used_at"]
+    )  # fmt: skip
+    actions = ["revoke"]
 
-    def has_add_permission(self, request: object) -> bool:
-        # Tokens are issued with issue_token so the raw value is shown once, to a terminal.
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset.select_related("member"):
+            try:
+                token_revoke(token=token, **admin_actors(request))
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.WARNING)
+            else:
+                self.message_user(request, f"Token {token.prefix}… of {token.member} revoked.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Revoke instead: a deleted token leaves the audit log naming a token nobody can see.
         return False

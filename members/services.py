@@ -65,12 +65,25 @@ def member_create(
     return member
 
 
+def _token_state(token: ApiToken) -> dict[str, Any]:
+    """What the audit log records of a token: never its value or hash."""
+    return {
+        "member": token.member.name,
+        "name": token.name,
+        "scopes": token.scopes,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
+
+
+@transaction.atomic
 def token_issue(
     *,
     member: Member,
     scopes: list[str],
     expires_in: timedelta | None = None,
     name: str = "",
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token; the raw value is returned once and never stored."""
     if not scopes:
@@ -92,12 +105,40 @@ def token_issue(
         scopes=sorted(set(scopes)),
         expires_at=timezone.now() + expires_in if expires_in else None,
     )
+    audit_record(
+        action="token-issue",
+        target=f"token {token.prefix}",
+        actor_member=actor_member,
+        actor_user=actor_user,
+        after=_token_state(token),
+    )
     return token, raw
 
 
-def token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+@transaction.atomic
+def token_revoke(
+    *,
+    token: ApiToken,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> ApiToken:
+    """Revoke a token for good: no entry point can clear ``revoked_at`` again."""
+    # The conditional update is the check: of two concurrent revocations one records it.
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     token.refresh_from_db(fields=["revoked_at"])
+    if not revoked:
+        raise ValidationError(f"The token {token.prefix}… is revoked already.")
+    audit_record(
+        action="token-revoke",
+        target=f"token {token.prefix}",
+        actor_member=actor_member,
+        actor_user=actor_user,
+        before={"member": token.member.name, "revoked_at": None},
+        after={"revoked_at": token.revoked_at.isoformat() if token.revoked_at else None},
+    )
+    return token
 
 
 # --- audit log ------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from django import forms
 from exchange.console.models import TriageState
 from exchange.console.readable import KIND_LABELS
 from exchange.console.selectors import AuditFilters, QueueFilters, audit_actions, queue_labs
-from exchange.console.services import GRANT_ROLES, TLP_RESTRICT_CHOICES, forum_campaigns
+from exchange.console.services import TLP_RESTRICT_CHOICES, forum_campaigns
 from members.choices import TokenScope
 from members.models import Member
+from signatures.access import GRANT_ROLES
 from signatures.models import TlpLevel
 from signatures.sdk.constants import DISTILLATION_PHASES
 

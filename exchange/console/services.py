@@ -33,7 +33,8 @@ from exchange.fanout.models import Delivery
 from exchange.fanout.services import delivery_replay
 from members.choices import MemberKind
 from members.models import ApiToken, Member, Membership
-from members.services import audit_record, token_issue, token_revoke
+from members.services import audit_record, token_issue
+from signatures.access import collection_create_record
 from signatures.models import Collection, CollectionEntry, StixObject, TlpLevel
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_BY_LEVEL
@@ -142,16 +143,10 @@ def partner_feed_ensure(*, forum: Member, user: User) -> Collection:
         readers=readers,
         writers=[forum],
     )
-    audit_record(
-        action="collection-create",
-        target=str(feed.pk),
+    collection_create_record(
+        collection=feed,
         actor_member=forum,
         actor_user=user,
-        after={
-            "title": feed.title,
-            "readers": sorted(m.name for m in readers),
-            "writers": [forum.name],
-        },
         note="created by the first release to partners",
     )
     return feed
@@ -533,77 +528,15 @@ def console_token_issue(
     name: str = "",
     expires_in_days: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token; the raw value is returned once, for the page that shows it once."""
-    token, raw = token_issue(
+    """Issue a token from the console's form (a lifetime in days); the raw value is
+    returned once, for the page that shows it once."""
+    return token_issue(
         member=member,
         scopes=scopes,
         name=name,
         expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
-    )
-    audit_record(
-        action="token-issue",
-        target=f"token {token.prefix}",
         actor_member=forum_member(),
         actor_user=user,
-        after={
-            "member": member.name,
-            "name": token.name,
-            "scopes": token.scopes,
-            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-        },
-    )
-    return token, raw
-
-
-def console_token_revoke(*, token: ApiToken, user: User) -> ApiToken:
-    if token.revoked_at is not None:
-        raise ValidationError(f"The token {token.prefix}… is revoked already.")
-    token_revoke(token=token)
-    audit_record(
-        action="token-revoke",
-        target=f"token {token.prefix}",
-        actor_member=forum_member(),
-        actor_user=user,
-        before={"member": token.member.name, "revoked_at": None},
-        after={"revoked_at": token.revoked_at.isoformat() if token.revoked_at else None},
-    )
-    return token
-
-
-GRANT_ROLES = ("reader", "writer")
-
-
-@transaction.atomic
-def collection_grant_set(
-    *,
-    collection: Collection,
-    member: Member,
-    role: str,
-    granted: bool,
-    user: User,
-) -> None:
-    """Grant or withdraw a member's read or write access to a collection (TAXII 2.1
-    section 5.2 can_read / can_write). Read-only members are never writers."""
-    if role not in GRANT_ROLES:
-        raise ValidationError(f"role is one of {', '.join(GRANT_ROLES)}")
-    if role == "writer" and granted and not member.can_publish:
-        raise ValidationError(f"A {member.kind} member cannot be a writer.")
-    relation = collection.readers if role == "reader" else collection.writers
-    had = relation.filter(pk=member.pk).exists()
-    if had == granted:
-        return
-    if granted:
-        relation.add(member)
-    else:
-        relation.remove(member)
-    audit_record(
-        action=f"collection-{role}-{'grant' if granted else 'withdraw'}",
-        target=str(collection.pk),
-        actor_member=forum_member(),
-        actor_user=user,
-        before={"member": member.name, role: had},
-        after={"member": member.name, role: granted},
-        note=collection.title,
     )
 
 

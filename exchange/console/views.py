@@ -24,8 +24,10 @@ from exchange.console import charts, forms, selectors, services
 from exchange.console.auth import ConsoleAuthenticationForm, console_view
 from exchange.console.readable import KIND_LABELS
 from exchange.fanout.models import Delivery
+from members import services as member_services
 from members.models import ApiToken, Member, SigningKey
 from members.services import signing_key_revoke, signing_key_rotate
+from signatures.access import collection_grant_set
 from signatures.models import Collection
 
 QUEUE_PAGE_SIZE = 50
@@ -317,7 +319,9 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.select_related("member"), pk=pk)
     with _refusal_as_message(request):
-        services.console_token_revoke(token=token, user=_actor(request))
+        member_services.token_revoke(
+            token=token, actor_member=selectors.forum_member(), actor_user=_actor(request)
+        )
         messages.success(request, f"Token {token.prefix}… of {token.member} revoked.")
     return redirect("console:members")
 
@@ -372,8 +376,11 @@ def collection_grant(request: HttpRequest, pk: str) -> HttpResponse:
     form = forms.GrantForm(request.POST)
     if form.is_valid():
         with _refusal_as_message(request):
-            services.collection_grant_set(
-                collection=collection, user=_actor(request), **form.cleaned_data
+            collection_grant_set(
+                collection=collection,
+                actor_member=selectors.forum_member(),
+                actor_user=_actor(request),
+                **form.cleaned_data,
             )
             messages.success(request, f"Access to {collection.title} updated.")
     else:

@@ -11,9 +11,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from exchange.admin_mixins import admin_actors
 from exchange.fanout import services
 from exchange.fanout.models import (
-    Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
@@ -42,8 +42,6 @@ class SubscriptionForm(forms.ModelForm[Subscription]):
             "taxii_user",
             "collections",
             *services.SUBSCRIPTION_FILTER_FIELDS,
-            "status",
-            "paused_reason",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -85,8 +83,21 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
     list_filter = ["status", "channel", "owner"]
     search_fields = ["name", "url", "owner__name"]
     filter_horizontal = ["collections"]
-    readonly_fields = ["id", "created_at", "last_success_at", "last_failure_at", "health"]
+    readonly_fields = [
+        "id",
+        "status",
+        "paused_reason",
+        "created_at",
+        "last_success_at",
+        "last_failure_at",
+        "health",
+    ]
     actions = ["pause", "resume", "replay_dead_letters"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Fixed at creation, as in the API: a subscription's owner decides what it may read.
+        fixed = ["owner", "channel"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
 
     @admin.display(description="Health")
     def health(self, obj: Subscription) -> str:
@@ -98,27 +109,66 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
         )
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        password = form.cleaned_data.get("taxii_password")
-        if password:
-            services.subscription_update(subscription=obj, taxii_password=password)
-        if not change and obj.channel == Channel.WEBHOOK:
-            secret = services.subscription_secret_rotate(subscription=obj)
+        """Create or change it through the services, so the API's checks and the audit
+        record apply; the form only collects the values."""
+        data = form.cleaned_data
+        fields = {
+            name: data[name]
+            for name in ("name", "url", "taxii_user", *services.SUBSCRIPTION_FILTER_FIELDS)
+            if name in data
+        }
+        password = data.get("taxii_password") or None  # empty keeps the current one
+        collections = list(data.get("collections") or [])
+        if change:
+            services.subscription_update(
+                # The stored row, not ``obj``: the form has already written its values onto
+                # ``obj``, and the audit record compares against what was stored.
+                subscription=Subscription.objects.get(pk=obj.pk),
+                collections=collections,
+                taxii_password=password,
+                **fields,
+                **admin_actors(request),
+            )
+            return
+        created, secret = services.subscription_create(
+            owner=data["owner"],
+            channel=data["channel"],
+            collections=collections,
+            taxii_password=password or "",
+            **fields,
+            **admin_actors(request),
+        )
+        # The admin's messages, log entry and redirect name the row the service made.
+        obj.pk = created.pk
+        obj.created_at = created.created_at
+        if secret:
             messages.warning(
                 request, f"Webhook signing secret, shown this once — copy it now: {secret}"
             )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing left: save_model set the collections through the services."""
+
+    def delete_model(self, request: HttpRequest, obj: Subscription) -> None:
+        services.subscription_delete(subscription=obj, **admin_actors(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset.select_related("owner"):
+            services.subscription_delete(subscription=subscription, **admin_actors(request))
 
     @admin.action(description="Pause the selected subscriptions")
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
             services.subscription_pause(
-                subscription=subscription, reason=f"paused by {request.user} in the admin"
+                subscription=subscription,
+                reason=f"paused by {request.user} in the admin",
+                **admin_actors(request),
             )
 
     @admin.action(description="Resume the selected subscriptions")
     def resume(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
-            services.subscription_resume(subscription=subscription)
+            services.subscription_resume(subscription=subscription, **admin_actors(request))
 
     @admin.action(description="Replay every dead letter of the selected subscriptions")
     def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -46,7 +46,11 @@ from exchange.fanout.selectors import (
     subscriptions_due,
 )
 from members.models import Member
+from members.services import audit_record
 from signatures.models import Collection, CollectionEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +117,8 @@ def subscription_create(
     url: str,
     collections: Iterable[Collection] = (),
     taxii_password: str = "",
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
     **fields: Any,
 ) -> tuple[Subscription, str]:
     """Create a subscription; returns it and its webhook secret ("" for TAXII push).
@@ -137,7 +143,48 @@ def subscription_create(
     subscription.full_clean(exclude=["secret_sealed", "taxii_password_sealed"])
     subscription.save()
     _collections_set(subscription, collections)
+    _subscription_audit(
+        "subscription-create", subscription, actor_member, actor_user, after=_state(subscription)
+    )
     return subscription, secret
+
+
+def _state(subscription: Subscription) -> dict[str, Any]:
+    """What the audit log records of a subscription: never its secret or password."""
+    return {
+        "owner": subscription.owner.name,
+        "channel": subscription.channel,
+        "status": subscription.status,
+        "collections": sorted(
+            str(pk) for pk in subscription.collections.values_list("pk", flat=True)
+        ),
+        **{name: getattr(subscription, name) for name in sorted(SUBSCRIPTION_FIELDS)},
+    }
+
+
+def _subscription_audit(
+    action: str,
+    subscription: Subscription,
+    actor_member: Member | None,
+    actor_user: User | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+) -> None:
+    if before is not None and after is not None:
+        # Only what changed, so the log reads as the change it records.
+        changed = [name for name in after if before.get(name) != after[name]]
+        before = {name: before.get(name) for name in changed}
+        after = {name: after[name] for name in changed}
+    audit_record(
+        action=action,
+        target=f"subscription {subscription.pk}",
+        actor_member=actor_member,
+        actor_user=actor_user,
+        before=before,
+        after=after,
+        note=note or subscription.name,
+    )
 
 
 def collections_check(owner: Member, collections: Iterable[Collection]) -> None:
@@ -171,6 +218,8 @@ def subscription_update(
     subscription: Subscription,
     collections: Iterable[Collection] | None = None,
     taxii_password: str | None = None,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
     **fields: Any,
 ) -> Subscription:
     """Change filters, target or batching; applies to objects dispatched from now on."""
@@ -181,6 +230,7 @@ def subscription_update(
         url_check(fields["url"])
     current = {name: getattr(subscription, name) for name in SUBSCRIPTION_FIELDS}
     filters_check({**current, **fields})
+    before = _state(subscription)
     for name, value in fields.items():
         setattr(subscription, name, value)
     if taxii_password is not None:
@@ -189,32 +239,89 @@ def subscription_update(
     subscription.save()
     if collections is not None:
         _collections_set(subscription, collections)
+    after = _state(subscription)
+    if taxii_password is not None:
+        # The password itself is never recorded, only that it was replaced.
+        before["taxii_password"], after["taxii_password"] = "(previous)", "(replaced)"
+    _subscription_audit(
+        "subscription-update", subscription, actor_member, actor_user, before, after
+    )
     return subscription
 
 
-def subscription_secret_rotate(*, subscription: Subscription) -> str:
+@transaction.atomic
+def subscription_delete(
+    *,
+    subscription: Subscription,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> None:
+    """Delete a subscription with its deliveries; the audit log keeps what it was."""
+    _subscription_audit(
+        "subscription-delete", subscription, actor_member, actor_user, before=_state(subscription)
+    )
+    subscription.delete()
+
+
+def subscription_secret_rotate(
+    *,
+    subscription: Subscription,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> str:
     """A new webhook secret, returned once; the old one stops signing at once."""
     if subscription.channel != Channel.WEBHOOK:
         raise ValidationError("Only webhook subscriptions have a signing secret.")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     subscription.secret_sealed = seal(secret)
     subscription.save(update_fields=["secret_sealed"])
+    _subscription_audit("subscription-secret-rotate", subscription, actor_member, actor_user)
     return secret
 
 
-def subscription_pause(*, subscription: Subscription, reason: str = "paused by its owner") -> None:
+def subscription_pause(
+    *,
+    subscription: Subscription,
+    reason: str = "paused by its owner",
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> None:
     """Stop sending. Matching goes on, so a resume catches up with nothing lost."""
+    before = subscription.status
     Subscription.objects.filter(pk=subscription.pk).update(
         status=SubscriptionStatus.PAUSED, paused_reason=reason[:500]
     )
     subscription.refresh_from_db(fields=["status", "paused_reason"])
+    _subscription_audit(
+        "subscription-pause",
+        subscription,
+        actor_member,
+        actor_user,
+        before={"status": before},
+        after={"status": subscription.status},
+        note=subscription.paused_reason,
+    )
 
 
-def subscription_resume(*, subscription: Subscription) -> None:
+def subscription_resume(
+    *,
+    subscription: Subscription,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> None:
+    before = subscription.status
     Subscription.objects.filter(pk=subscription.pk).update(
         status=SubscriptionStatus.ACTIVE, paused_reason="", kicked_at=None
     )
     subscription.refresh_from_db(fields=["status", "paused_reason", "kicked_at"])
+    _subscription_audit(
+        "subscription-resume",
+        subscription,
+        actor_member,
+        actor_user,
+        before={"status": before},
+        after={"status": subscription.status},
+    )
     transaction.on_commit(lambda: pumps_kick([subscription.pk]))
 
 

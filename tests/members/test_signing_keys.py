@@ -22,7 +22,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from members import keystore
-from members.models import AuditEvent, KeyState, Member, SigningKey
+from members.models import AuditEvent, KeyState, Member, Membership, SigningKey
 from members.services import signing_key_rotate
 from signatures.sdk import jss
 from tests import stix_samples as samples
@@ -228,6 +228,8 @@ def test_it_keeps_the_audit_log_append_only(lab_a: Member) -> None:
 
 def test_it_shows_no_private_key_on_any_admin_page(lab_a: Member) -> None:
     admin = User.objects.create_superuser("root", "root@example.org", "pw-not-used")
+    # Only the Forum's staff reach the admin (exchange.admin_site).
+    Membership.objects.create(user=admin, member=Member.objects.get(kind="forum"))
     browser = Client()
     browser.force_login(admin)
     key = SigningKey.objects.get(member=lab_a)
@@ -255,6 +257,8 @@ def test_it_shows_no_private_key_on_any_admin_page(lab_a: Member) -> None:
 
 def test_it_lets_an_admin_rotate_a_key_with_the_action(lab_a: Member) -> None:
     admin = User.objects.create_superuser("root", "root@example.org", "pw-not-used")
+    # Only the Forum's staff reach the admin (exchange.admin_site).
+    Membership.objects.create(user=admin, member=Member.objects.get(kind="forum"))
     browser = Client()
     browser.force_login(admin)
     old = SigningKey.objects.get(member=lab_a)

@@ -28,8 +28,14 @@ def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(detail)
 
 
-def _subscription(request: Request, subscription_id: str) -> Subscription:
+def _caller(request: Request) -> Member:
+    """The member the token authenticates (members.authentication), for the audit log."""
     member: Member = request.user  # type: ignore[assignment]
+    return member
+
+
+def _subscription(request: Request, subscription_id: str) -> Subscription:
+    member = _caller(request)
     return get_object_or_404(subscriptions_of(member).select_related("owner"), pk=subscription_id)
 
 
@@ -51,7 +57,9 @@ class SubscriptionListView(APIView):
         if owner != member and member.kind != MemberKind.FORUM:
             raise exceptions.PermissionDenied("Only the Forum creates subscriptions for others.")
         try:
-            subscription, secret = services.subscription_create(owner=owner, **fields)
+            subscription, secret = services.subscription_create(
+                owner=owner, actor_member=member, **fields
+            )
         except DjangoValidationError as exc:
             raise _validation_error(exc) from exc
         body = dict(SubscriptionSerializer(subscription).data)
@@ -75,13 +83,17 @@ class SubscriptionDetailView(APIView):
             if fixed in fields and fields.pop(fixed) != getattr(subscription, fixed):
                 raise exceptions.ValidationError({fixed: "Fixed at creation."})
         try:
-            services.subscription_update(subscription=subscription, **fields)
+            services.subscription_update(
+                subscription=subscription, actor_member=_caller(request), **fields
+            )
         except DjangoValidationError as exc:
             raise _validation_error(exc) from exc
         return Response(SubscriptionSerializer(subscription).data)
 
     def delete(self, request: Request, subscription_id: str) -> Response:
-        _subscription(request, subscription_id).delete()
+        services.subscription_delete(
+            subscription=_subscription(request, subscription_id), actor_member=_caller(request)
+        )
         return Response(status=204)
 
 
@@ -91,7 +103,9 @@ class SubscriptionPauseView(APIView):
         subscription = _subscription(request, subscription_id)
         data = request.data if isinstance(request.data, dict) else {}
         reason = str(data.get("reason") or "paused by its owner")
-        services.subscription_pause(subscription=subscription, reason=reason)
+        services.subscription_pause(
+            subscription=subscription, reason=reason, actor_member=_caller(request)
+        )
         return Response(SubscriptionSerializer(subscription).data)
 
 
@@ -99,7 +113,7 @@ class SubscriptionResumeView(APIView):
     @extend_schema(request=None, responses=SubscriptionSerializer)
     def post(self, request: Request, subscription_id: str) -> Response:
         subscription = _subscription(request, subscription_id)
-        services.subscription_resume(subscription=subscription)
+        services.subscription_resume(subscription=subscription, actor_member=_caller(request))
         return Response(SubscriptionSerializer(subscription).data)
 
 
@@ -109,7 +123,9 @@ class SubscriptionSecretView(APIView):
         """Replace the webhook signing secret; the new one is in this answer only."""
         subscription = _subscription(request, subscription_id)
         try:
-            secret = services.subscription_secret_rotate(subscription=subscription)
+            secret = services.subscription_secret_rotate(
+                subscription=subscription, actor_member=_caller(request)
+            )
         except DjangoValidationError as exc:
             raise _validation_error(exc) from exc
         return Response({"id": str(subscription.pk), "secret": secret})

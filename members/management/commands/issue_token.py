@@ -1,4 +1,8 @@
-"""issue_token --member NAME --scopes read,publish [--expires-days N]: prints the token last."""
+"""issue_token --member NAME --scopes read,publish [--expires-days N]: prints the token last.
+
+The token is issued, and recorded in the audit log, by ``members.services.token_issue``,
+the service the console uses too.
+"""
 
 from __future__ import annotations
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from members.models import Member
+from signatures.access import collection_create_record
 from signatures.services import collection_create
 
 
@@ -36,6 +38,7 @@ class Command(BaseCommand):
             help="Serve TLP:AMBER+STRICT to partners in the publisher's allowed set.",
         )
 
+    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             collection = collection_create(
@@ -49,4 +52,5 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        collection_create_record(collection=collection, note="manage.py create_collection")
         self.stdout.write(str(collection.id))

@@ -220,7 +220,7 @@ def test_it_grants_and_withdraws_collection_access(
     refused = admin_client.post(
         url, {"member": "partner", "role": "writer", "granted": "1"}, follow=True
     )
-    assert "A partner member cannot be a writer." in refused.content.decode()
+    assert "Read-only members cannot be writers: partner." in refused.content.decode()
     admin_client.post(url, {"member": "partner", "role": "reader", "granted": "1"})
     assert feed.readers.filter(pk=partner.pk).exists()
     events = AuditEvent.objects.filter(target=str(feed.pk)).order_by("pk")
