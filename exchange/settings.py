@@ -189,7 +189,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 
-# --- Security: sign-in, HTTPS and browser headers (README, "Configuration") ------------------
+# --- Security: sign-in, HTTPS and browser headers (README's variables table) ----------------
 
 #: One backend for every sign-in (console, admin): it applies the console's login lockout.
 AUTHENTICATION_BACKENDS = ["exchange.console.auth.LockoutModelBackend"]

@@ -494,13 +494,17 @@ ROLES = ("analyst", "admin")
 
 
 @transaction.atomic
-def analyst_create(*, username: str, password: str, role: str) -> User:
-    """A Forum staff user in one console role; the password must pass the validators."""
+def analyst_create(*, username: str, password: str, role: str, superuser: bool = False) -> User:
+    """A Forum staff user in one console role; the password must pass the validators.
+
+    ``superuser`` also gives every model permission in the Django admin, which only the
+    Forum's staff may enter (exchange.admin_site): the way to make an operator.
+    """
     if role not in ROLES:
         raise ValidationError(f"role is one of {', '.join(ROLES)}")
     if User.objects.filter(username=username).exists():
         raise ValidationError(f"A user named {username!r} exists already.")
-    user = User(username=username, is_staff=True)
+    user = User(username=username, is_staff=True, is_superuser=superuser)
     validate_password(password, user)
     user.set_password(password)
     user.full_clean()
@@ -512,7 +516,7 @@ def analyst_create(*, username: str, password: str, role: str) -> User:
         action="console-user-create",
         target=username,
         actor_member=forum,
-        after={"role": role, "is_staff": True},
+        after={"role": role, "is_staff": True, "is_superuser": superuser},
     )
     return user
 

@@ -1,4 +1,5 @@
-"""create_analyst USERNAME [--role analyst|admin] [--password-stdin]: a Forum console user."""
+"""create_analyst USERNAME [--role analyst|admin] [--superuser] [--password-stdin]: a Forum
+console user (with --superuser, also an operator of the Django admin)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", choices=ROLES, default="analyst")
         parser.add_argument(
+            "--superuser",
+            action="store_true",
+            help="Also every permission in the Django admin (/admin/, Forum staff only).",
+        )
+        parser.add_argument(
             "--password-stdin",
             action="store_true",
             help="Read the password from the first line of stdin instead of prompting.",
@@ -33,7 +39,10 @@ class Command(BaseCommand):
                 raise CommandError("The passwords differ.")
         try:
             user = analyst_create(
-                username=options["username"], password=password, role=options["role"]
+                username=options["username"],
+                password=password,
+                role=options["role"],
+                superuser=options["superuser"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
