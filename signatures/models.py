@@ -10,19 +10,9 @@ from django.db import models
 from django.utils import timezone
 
 from members.models import Member
+from signatures.choices import TlpLevel
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
-
-
-class TlpLevel(models.TextChoices):
-    """TLP 2.0 levels, least to most restrictive; "" stands for an unmarked object."""
-
-    UNMARKED = "", "unmarked"
-    CLEAR = "clear", "TLP:CLEAR"
-    GREEN = "green", "TLP:GREEN"
-    AMBER = "amber", "TLP:AMBER"
-    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
-    RED = "red", "TLP:RED"
 
 
 #: The default collection's id is fixed so a TAXII client configured against one install

@@ -15,7 +15,8 @@ from django_stubs_ext import WithAnnotations
 
 from members.choices import MemberKind
 from members.models import Member
-from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject, TlpLevel
+from signatures.choices import TlpLevel, tlp_levels_within
+from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject
 
 
 def collection_default() -> Collection:
@@ -75,7 +76,8 @@ def entries_visible_to(
 ) -> QuerySet[CollectionEntry]:
     """Narrow collection entries to those ``member`` may be served.
 
-    - TLP:CLEAR, TLP:GREEN, TLP:AMBER and unmarked objects: every reader of the collection.
+    - TLP:CLEAR, TLP:GREEN, TLP:AMBER and unmarked objects (read as TLP:AMBER,
+      ``signatures.choices``): every reader of the collection.
     - TLP:AMBER+STRICT: the publishing organisation, the members it named as its allowed
       set, and the Forum; partners only where the collection's policy allows it.
     - TLP:RED: the publishing organisation and the identities the object names in its
@@ -83,9 +85,7 @@ def entries_visible_to(
     A member always sees what it published itself.
     """
     own = Q(stix_object__created_by_ref=member.identity_id) | Q(stix_object__publisher=member)
-    open_levels = Q(
-        stix_object__tlp__in=[TlpLevel.UNMARKED, TlpLevel.CLEAR, TlpLevel.GREEN, TlpLevel.AMBER]
-    )
+    open_levels = Q(stix_object__tlp__in=tlp_levels_within(TlpLevel.AMBER))
 
     if member.kind == MemberKind.FORUM:
         strict_reader = Q()

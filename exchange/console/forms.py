@@ -13,7 +13,7 @@ from exchange.console.services import TLP_RESTRICT_CHOICES, forum_campaigns
 from members.choices import TokenScope
 from members.models import Member
 from signatures.access import GRANT_ROLES
-from signatures.models import TlpLevel
+from signatures.choices import TlpLevel
 from signatures.sdk.constants import DISTILLATION_PHASES
 
 _ANY = ("", "Any")

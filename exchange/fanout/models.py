@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from members.models import Member
+from signatures.choices import TLP_CEILING_CHOICES
 from signatures.models import Collection, CollectionEntry
 
 
@@ -25,17 +26,6 @@ class Channel(models.TextChoices):
 class SubscriptionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
-
-
-class TlpCeiling(models.TextChoices):
-    """The most restrictive TLP level a subscription accepts ("" accepts every level)."""
-
-    NONE = "", "no ceiling"
-    CLEAR = "clear", "TLP:CLEAR"
-    GREEN = "green", "TLP:GREEN"
-    AMBER = "amber", "TLP:AMBER"
-    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
-    RED = "red", "TLP:RED"
 
 
 class Subscription(models.Model):
@@ -61,8 +51,10 @@ class Subscription(models.Model):
     kill_chain_phases = models.JSONField(default=list, blank=True)
     #: Objects without a confidence never pass a minimum (STIX 2.1 section 3.2: unknown).
     min_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The most restrictive TLP level accepted ("" accepts every level); unmarked objects
+    #: rank as the sharing policy reads them (signatures.choices).
     tlp_ceiling = models.CharField(
-        max_length=16, choices=TlpCeiling.choices, blank=True, default=TlpCeiling.NONE
+        max_length=16, choices=TLP_CEILING_CHOICES, blank=True, default=""
     )
 
     # Batching: a delivery leaves when it holds max_batch objects or its oldest waited max_wait.

@@ -21,16 +21,12 @@ from exchange.fanout.models import (
     DeliveryState,
     Subscription,
     SubscriptionStatus,
-    TlpCeiling,
 )
 from members.choices import MemberKind
 from members.models import Member
-from signatures.models import CollectionEntry, TlpLevel
+from signatures.choices import tlp_levels_within
+from signatures.models import CollectionEntry
 from signatures.selectors import entries_visible_to
-
-#: TLP 2.0 levels from least to most restrictive; unmarked objects pass every ceiling
-#: because the sharing policy serves them like TLP:CLEAR.
-_TLP_ORDER = [TlpLevel.CLEAR, TlpLevel.GREEN, TlpLevel.AMBER, TlpLevel.AMBER_STRICT, TlpLevel.RED]
 
 
 def subscriptions_of(member: Member) -> QuerySet[Subscription]:
@@ -56,9 +52,8 @@ def subscription_entries(
         entries = entries.filter(collection_id__in=collection_ids)
     if subscription.object_types:
         entries = entries.filter(type__in=subscription.object_types)
-    if subscription.tlp_ceiling != TlpCeiling.NONE:
-        allowed = _TLP_ORDER[: _TLP_ORDER.index(TlpLevel(subscription.tlp_ceiling)) + 1]
-        entries = entries.filter(stix_object__tlp__in=[TlpLevel.UNMARKED, *allowed])
+    if subscription.tlp_ceiling:
+        entries = entries.filter(stix_object__tlp__in=tlp_levels_within(subscription.tlp_ceiling))
     return entries
 
 

@@ -37,7 +37,6 @@ from exchange.fanout.models import (
     OutboxEntry,
     Subscription,
     SubscriptionStatus,
-    TlpCeiling,
 )
 from exchange.fanout.sealing import seal, unseal
 from exchange.fanout.selectors import (
@@ -47,6 +46,7 @@ from exchange.fanout.selectors import (
 )
 from members.models import Member
 from members.services import audit_record
+from signatures.choices import TLP_CEILING_CHOICES
 from signatures.models import Collection, CollectionEntry
 
 if TYPE_CHECKING:
@@ -86,8 +86,9 @@ def filters_check(fields: dict[str, Any]) -> None:
     confidence = fields.get("min_confidence")
     if confidence is not None and not 0 <= confidence <= 100:
         raise ValidationError({"min_confidence": "Must be between 0 and 100."})
-    if fields.get("tlp_ceiling", "") not in TlpCeiling.values:
-        raise ValidationError({"tlp_ceiling": f"One of {TlpCeiling.values}."})
+    ceilings = [value for value, _ in TLP_CEILING_CHOICES]
+    if fields.get("tlp_ceiling", "") not in ceilings:
+        raise ValidationError({"tlp_ceiling": f"One of {ceilings}."})
     max_batch = fields.get("max_batch", 1)
     if not 1 <= max_batch <= settings.FANOUT_MAX_BATCH:
         raise ValidationError({"max_batch": f"Between 1 and {settings.FANOUT_MAX_BATCH}."})

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from exchange.console.models import TriageState
-from signatures.models import TlpLevel
+from signatures.choices import TlpLevel
 
 register = template.Library()
 

@@ -283,3 +283,18 @@ def test_it_answers_404_for_objects_the_forum_cannot_see(
     messages = [str(m) for m in get_messages(response.wsgi_request)]
     assert messages == [f"No object {hidden['id']} is visible to the Forum."]
     assert not AuditEvent.objects.filter(target=hidden["id"]).exists()
+
+
+def test_it_ranks_an_unmarked_object_as_amber_when_restricting(
+    analyst_client: Client, lab_a: Member
+) -> None:
+    unmarked = stix_samples.ip_range_indicator(lab_a.identity_id, object_marking_refs=[])
+    del unmarked["object_marking_refs"]
+    publish(lab_a, unmarked)
+
+    assert act(analyst_client, unmarked["id"], "tlp", level="amber", reason="same") == [
+        "TLP can only be made more restrictive: the object is unmarked, TLP:AMBER is not stricter."
+    ]
+    assert act(analyst_client, unmarked["id"], "tlp", level="amber+strict", reason="case") == [
+        "TLP restricted."
+    ]

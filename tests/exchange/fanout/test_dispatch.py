@@ -76,6 +76,7 @@ def test_it_applies_each_filter(lab_a: Member, lab_b: Member) -> None:
     by_phase = sub(kill_chain_phases=["collection"])
     by_confidence = sub(min_confidence=90)
     by_tlp = sub(tlp_ceiling="clear")
+    by_amber = sub(tlp_ceiling="amber")
     by_collection, _ = subscription_create(
         owner=lab_b, name="c", channel="webhook", url="https://example.org/h", collections=[other]
     )
@@ -103,7 +104,9 @@ def test_it_applies_each_filter(lab_a: Member, lab_b: Member) -> None:
     assert got(by_label) == {labelled["id"]}
     assert got(by_phase) == {phased["id"]}
     assert got(by_confidence) == {confident["id"]}
-    assert got(by_tlp) == {clear["id"], pattern["id"]}  # unmarked passes every ceiling
+    # Unmarked objects rank as TLP:AMBER, as the sharing policy serves them.
+    assert got(by_tlp) == {clear["id"]}
+    assert pattern["id"] in got(by_amber) and clear["id"] in got(by_amber)
     assert got(by_collection) == {elsewhere["id"]}
 
 
