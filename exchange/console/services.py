@@ -35,7 +35,8 @@ from members.choices import MemberKind
 from members.models import ApiToken, Member, Membership
 from members.services import audit_record, token_issue
 from signatures.access import collection_create_record
-from signatures.models import Collection, CollectionEntry, StixObject, TlpLevel
+from signatures.choices import TlpLevel, tlp_rank
+from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_BY_LEVEL
 from signatures.services import (
@@ -45,15 +46,6 @@ from signatures.services import (
     objects_publish,
 )
 
-#: TLP levels from least to most restrictive; an unmarked object counts as the least.
-TLP_ORDER: tuple[str, ...] = (
-    TlpLevel.UNMARKED,
-    TlpLevel.CLEAR,
-    TlpLevel.GREEN,
-    TlpLevel.AMBER,
-    TlpLevel.AMBER_STRICT,
-    TlpLevel.RED,
-)
 #: Levels an analyst may restrict an object to. Not TLP:RED: the sharing policy hides
 #: TLP:RED from the Forum itself, so the object would vanish from the console.
 TLP_RESTRICT_CHOICES: tuple[str, ...] = (
@@ -333,7 +325,7 @@ def object_tlp_restrict(*, stix_id: str, level: str, user: User, reason: str) ->
         raise ValidationError(f"Restrict to one of {', '.join(TLP_RESTRICT_CHOICES)}.")
     forum = forum_member()
     latest = _visible_latest(forum, stix_id)
-    if TLP_ORDER.index(level) <= TLP_ORDER.index(latest.tlp):
+    if tlp_rank(level) <= tlp_rank(latest.tlp):
         raise ValidationError(
             f"TLP can only be made more restrictive: the object is "
             f"{TlpLevel(latest.tlp).label}, {TlpLevel(level).label} is not stricter."
@@ -341,7 +333,7 @@ def object_tlp_restrict(*, stix_id: str, level: str, user: User, reason: str) ->
     triage = _triage_lock(stix_id)
     if not triage.publisher_tlp:
         triage.publisher_tlp = latest.tlp or "unmarked"
-    narrower = TLP_ORDER[: TLP_ORDER.index(level)]
+    narrower = [wider for wider in TlpLevel.values if tlp_rank(wider) < tlp_rank(level)]
     versions = StixObject.objects.filter(stix_id=stix_id, tlp__in=narrower)
     changed = {version: tlp for version, tlp in versions.values_list("version", "tlp")}
     versions.update(tlp=level)
