@@ -3,6 +3,7 @@ sessions, and secrets that are shown once or never."""
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.test import Client, RequestFactory
 
 from exchange.console.models import Triage
@@ -308,3 +310,23 @@ def test_it_refuses_the_admin_to_anyone_but_forum_staff(
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/admin/login/"), url
+
+
+def test_create_analyst_makes_an_admin_operator_with_superuser(
+    forum: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    call_command(
+        "create_analyst",
+        "operator",
+        "--role",
+        "admin",
+        "--superuser",
+        "--password-stdin",
+        stdout=io.StringIO(),
+    )
+    client = Client()
+    assert _sign_in(client, "/admin/login/", "operator", PASSWORD).status_code == 302
+    assert client.get("/admin/members/apitoken/").status_code == 200
+    event = AuditEvent.objects.get(action="console-user-create", target="operator")
+    assert event.after == {"role": "admin", "is_staff": True, "is_superuser": True}
