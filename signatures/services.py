@@ -186,6 +186,7 @@ def objects_publish(
                 item.data.get("extension_types") or ()
             )
         prepared[index] = item
+    _companions_prepare(signing, context, prepared, start=len(objects))
 
     # A concurrent publish of the same version into another collection can win the race for
     # the (id, version) constraint; the retry then sees it as present.
@@ -200,9 +201,32 @@ def objects_publish(
                 raise
     report = PublishReport(entries=stored.entries)
     for index, outcome in stored.outcomes.items():
-        outcomes[index] = outcome
+        if index < len(outcomes):  # the companions are the exchange's: no outcome of theirs
+            outcomes[index] = outcome
     report.outcomes = [outcome for outcome in outcomes if outcome is not None]
     return report
+
+
+def _companions_prepare(
+    signing: PublishSigning,
+    context: PublishContext,
+    prepared: dict[int, PreparedObject],
+    *,
+    start: int,
+) -> None:
+    """Add the signature notes signing made for extension-definitions (docs/signing.md
+    section 12) to ``prepared``, from index ``start`` on, to be stored with them in one
+    transaction. They were signed just now, so validation and verification only confirm it.
+    """
+    for index, note in enumerate(signing.companions, start=start):
+        item = object_prepare(
+            note,
+            context=context,
+            max_depth=settings.MAX_OBJECT_DEPTH,
+            max_bytes=settings.MAX_OBJECT_BYTES,
+        )
+        signing.apply(item)
+        prepared[index] = item
 
 
 def _present_in(

@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import StixObject
-from signatures.sdk import builder
+from signatures.sdk import builder, jss
 from signatures.sdk.constants import PROMPT_PATTERN_EXTENSION_ID, TLP2_LEVELS
 from signatures.sdk.profile import load_profile
-from signatures.signing import without_signatures
+from signatures.signing import member_jwks, without_signatures
 from tests import stix_samples as samples
 
 URL = "/api/v1/objects/"
@@ -93,3 +93,21 @@ def test_load_profile_is_idempotent(forum: Member) -> None:
     call_command("load_profile", stdout=out)
     assert out.getvalue().startswith("0 accepted, ")
     assert out.getvalue().strip().endswith("0 refused")
+
+
+def test_the_forums_extension_definitions_are_signed_through_stored_notes(forum: Member) -> None:
+    definitions = set(load_profile().extension_definitions)
+    stored = [
+        row.data
+        for row in StixObject.objects.filter(type__in=["extension-definition", "note"])
+        if row.type == "note" or row.stix_id in definitions
+    ]
+
+    reports = jss.Verifier([member_jwks(forum)]).verify_all(stored)
+
+    verdicts = {
+        obj["id"]: report.status
+        for obj, report in zip(stored, reports, strict=True)
+        if obj["type"] == "extension-definition"
+    }
+    assert verdicts == dict.fromkeys(definitions, "valid")
