@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from exchange.security_headers import CONTENT_SECURITY_POLICY, SWAGGER_UI_STYLE_HASH
+from tests.exchange.console import test_browser as console_browser
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 
@@ -180,3 +181,38 @@ def test_it_redirects_to_https_and_sends_hsts_behind_the_proxy(db: None, setting
     proxied = client.get("/console/login/", headers={"X-Forwarded-Proto": "https"})
     assert proxied.status_code == 200
     assert proxied["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+# --- in a browser --------------------------------------------------------------------------
+
+#: The console's headless Chromium fixture (skips without chromium, fails so in CI).
+browser = console_browser.browser
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_pages_work_in_chromium_without_a_policy_violation(
+    browser: Any, live_server: Any, forum: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from members.models import Membership
+
+    user = User.objects.create_superuser("operator", password="x" * 20)
+    Membership.objects.create(user=user, member=forum)
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("operator")
+    browser.find_element(By.NAME, "password").send_keys("x" * 20)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.find_element(By.ID, "site-name")  # the admin's index, signed in
+    for path in ("/admin/members/apitoken/", "/admin/signatures/collection/add/", "/console/"):
+        browser.get(f"{live_server.url}{path}")
+    browser.get(f"{live_server.url}/api/docs/")
+    # Swagger UI rendered the schema: its start-up script ran.
+    browser.find_element(By.CSS_SELECTOR, ".swagger-ui .information-container")
+    violations = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+    assert violations == []
