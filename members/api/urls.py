@@ -6,5 +6,5 @@ from members.api.views import MemberJwksView, MemberKeyRegisterView
 
 urlpatterns = [
     path("members/me/keys/", MemberKeyRegisterView.as_view(), name="member-key-register"),
-    path("members/<str:identity_id>/jwks.json", MemberJwksView.as_view(), name="member-jwks"),
+    path("members/<segment:identity_id>/jwks.json", MemberJwksView.as_view(), name="member-jwks"),
 ]

@@ -71,8 +71,15 @@ def test_it_refuses_nul_in_via_and_publishes_nothing(lab_client: APIClient, lab_
     assert StixObject.objects.count() == before
 
 
-def test_it_answers_404_to_an_object_id_holding_nul(lab_client: APIClient) -> None:
-    response = lab_client.get(f"{URL}indicator--6f1d8a2e-3c1b-4d8e-9a57-0b6c2f7e1a01%00/")
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{URL}indicator--6f1d8a2e-3c1b-4d8e-9a57-0b6c2f7e1a01%00/",
+        "/api/v1/members/identity--a11ce000-0000-4000-8000-000000000001%00/jwks.json",
+    ],
+)
+def test_it_answers_404_to_an_id_holding_nul_in_the_path(lab_client: APIClient, url: str) -> None:
+    response = lab_client.get(url)
     assert response.status_code == 404
     assert set(json.loads(response.content)) == ENVELOPE
 
