@@ -11,8 +11,10 @@ import json
 from collections.abc import Callable
 
 import pytest
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from exchange.api.query import NUMBER_MAX, natural_parse, value_check
 from members.models import Member
 from signatures.api.pagination import cursor_encode
 from signatures.models import StixObject
@@ -88,3 +90,25 @@ def test_it_still_reads_an_object_by_id(lab_client: APIClient) -> None:
     response = lab_client.get(f"{URL}indicator--6f1d8a2e-3c1b-4d8e-9a57-0b6c2f7e1a01/")
     assert response.status_code == 200
     assert len(json.loads(response.content)["versions"]) == 1
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\udfff", "\x7f", "\t"])
+def test_it_refuses_a_lone_surrogate_or_control_character(value: str) -> None:
+    """No URL decodes to a lone surrogate (Django replaces invalid UTF-8), so this is checked
+    on the reader itself."""
+    with pytest.raises(ValidationError) as refused:
+        value_check("match[id]", value)
+    assert "match[id]" in str(refused.value.detail)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", 1), ("0001", 1), (str(NUMBER_MAX), NUMBER_MAX)]
+)
+def test_it_reads_ascii_numbers_within_the_bound(value: str, expected: int) -> None:
+    assert natural_parse(value, name="limit", minimum=1) == expected
+
+
+@pytest.mark.parametrize("value", ["", "0", str(NUMBER_MAX + 1), "²", "\uff11", "1 ", "+1"])
+def test_it_refuses_other_numbers(value: str) -> None:
+    with pytest.raises(ValidationError):
+        natural_parse(value, name="limit", minimum=1)
