@@ -82,9 +82,11 @@ class SegmentConverter:
     regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
-        if len(value) > QUERY_VALUE_MAX_LENGTH or _FORBIDDEN.search(value):
-            raise ValueError(value)
-        return value
+        try:
+            return value_check("path", value)
+        except exceptions.ValidationError as exc:
+            # Django reads a ValueError from a converter as "this route does not match".
+            raise ValueError(value) from exc
 
     def to_url(self, value: str) -> str:
         return value
