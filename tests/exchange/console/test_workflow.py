@@ -218,7 +218,8 @@ def test_it_publishes_notes_as_the_forum_marked_like_their_subject(
 ) -> None:
     target = slice_ids["prompt"]
     act(analyst_client, target, "note", abstract="Seen in 3 labs", content="Same template.")
-    note = StixObject.objects.get(type="note")
+    # The profile's signature notes are notes too: find the analyst's by its audit record.
+    note = StixObject.objects.get(stix_id=last_event("note-publish").after["note"])
     assert note.created_by_ref == forum.identity_id
     assert note.data["object_refs"] == [target]
     assert note.data["object_marking_refs"] == [TLP2_AMBER]
