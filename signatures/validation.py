@@ -24,6 +24,7 @@ import stix2
 
 from signatures.sdk import profile
 from signatures.sdk.constants import (
+    CREDITABLE_TYPES,
     DISTRIBUTION_EXTENSION_ID,
     SIGNING_EXTENSION_ID,
     TLP1_TO_TLP2,
@@ -389,10 +390,6 @@ def _custom_kind(obj: dict[str, Any], object_id: str, context: PublishContext) -
     return CUSTOM_KINDS[next(iter(declared.values()))]
 
 
-#: Meta objects that may credit another organisation (or none) as their creator.
-_CREDITABLE_TYPES: Final = frozenset({"marking-definition", "language-content"})
-
-
 def _check_created_by(
     obj: dict[str, Any], object_id: str, kind: StixKind, context: PublishContext
 ) -> None:
@@ -410,7 +407,7 @@ def _check_created_by(
         return
     # The exchange itself republishes official objects verbatim, such as the OASIS TLP 2.0
     # extension-definition, which OASIS created.
-    if obj["type"] in _CREDITABLE_TYPES or (context.exchange_managed and created_by):
+    if obj["type"] in CREDITABLE_TYPES or (context.exchange_managed and created_by):
         if created_by is None or created_by == context.publisher_identity:
             return
         if created_by in context.member_identities:

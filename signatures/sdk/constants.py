@@ -33,6 +33,12 @@ ACCOUNT_CLUSTER_TYPE: Final = "account-cluster"
 #: STIX 2.1 section 2.9: the namespace for deterministic (UUIDv5) SCO identifiers.
 SCO_ID_NAMESPACE: Final = "00abedb4-aa42-466c-9c01-fed23315a9b7"
 
+#: Meta objects that may credit an organisation other than their publisher as creator
+#: (STIX 2.1 section 7: a statement marking names its rights holder, a translation its
+#: translator). Their signee is the publisher whatever created_by_ref says; every other
+#: object is signed by its creator (or countersigned by the Forum). docs/signing.md section 3.
+CREDITABLE_TYPES: Final = frozenset({"marking-definition", "language-content"})
+
 #: TLP 2.0 marking definitions (cti-stix-common-objects, extension 60a3c5c5...).
 TLP2_EXTENSION_ID: Final = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 TLP2_CLEAR: Final = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"

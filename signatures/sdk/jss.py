@@ -36,7 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from signatures.sdk.constants import FORUM_IDENTITY_ID, SIGNING_EXTENSION_ID
+from signatures.sdk.constants import CREDITABLE_TYPES, FORUM_IDENTITY_ID, SIGNING_EXTENSION_ID
 
 __all__ = [
     "Attestation",
@@ -377,6 +377,15 @@ def signing_input(obj: Mapping[str, Any], entry: Mapping[str, Any]) -> bytes:
     return canonical_bytes({**obj, "extensions": {**extensions, SIGNING_EXTENSION_ID: new_body}})
 
 
+def _attributed_creator(obj: Mapping[str, Any]) -> Any:
+    """The identity that must sign ``obj`` (or the Forum countersign it): its creator, except
+    for the meta objects that may credit someone else (CREDITABLE_TYPES), which any
+    publisher signs as itself. None when the object does not constrain the signee."""
+    if obj.get("type") in CREDITABLE_TYPES:
+        return None
+    return obj.get("created_by_ref")
+
+
 class Signer:
     """Signs objects for one identity with one Ed25519 key.
 
@@ -401,7 +410,7 @@ class Signer:
             created = format_timestamp(datetime.now(UTC))
         elif not _MILLIS_RE.fullmatch(created):
             raise ValueError(f"created must be YYYY-MM-DDTHH:MM:SS.sssZ, got {created!r}")
-        creator = obj.get("created_by_ref")
+        creator = _attributed_creator(obj)
         if creator is not None and self.signee not in (creator, FORUM_IDENTITY_ID):
             # Verifiers reject this combination; refusing here keeps it from being published.
             raise ValueError(
@@ -817,7 +826,7 @@ class Verifier:
             problem = key.life_problem(created_ns, f"the signature's creation time {created}")
             if problem is not None:
                 return invalid(problem)
-        creator = obj.get("created_by_ref")
+        creator = _attributed_creator(obj)
         if creator is not None and signee not in (creator, FORUM_IDENTITY_ID):
             return invalid(f"signee {signee!r} is not the object's created_by_ref {creator!r}")
         if created_ns > now_ns + MAX_CLOCK_SKEW // timedelta(microseconds=1) * 1_000:

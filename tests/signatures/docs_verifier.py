@@ -58,7 +58,9 @@ def entry_problem(obj: dict[str, Any], entry: dict[str, Any], keys: list[dict[st
             return "retired"
         if "valid_from" in key and created < instant(key["valid_from"]):
             return "not yet valid"
-    creator = obj.get("created_by_ref")
+    # docs/signing.md section 3: markings and language content may credit someone else.
+    creditable = obj.get("type") in {"marking-definition", "language-content"}
+    creator = None if creditable else obj.get("created_by_ref")
     if creator is not None and entry["signee"] not in (creator, FORUM):
         return "not the creator"
     unsigned = copy.deepcopy(obj)

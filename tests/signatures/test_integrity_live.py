@@ -15,7 +15,9 @@ import requests
 
 from members.models import Member
 from signatures.models import StixObject
+from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_EXTENSION_ID, TLP2_RED
+from signatures.signing import member_jwks
 from tests.factories import token_for
 
 CUSTOM_DEFINITION = "extension-definition--7d1e0f9a-5c2b-4e8d-9f3a-1b2c3d4e5f60"
@@ -178,3 +180,36 @@ def test_it_refuses_an_official_tlp_id_with_other_content(post: Any, lab_a: Memb
 
     assert result["status"] == "refused"
     assert StixObject.objects.get(stix_id=TLP2_RED).data["name"] == "TLP:RED"
+
+
+def statement(creator: str) -> dict[str, Any]:
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--2f3e4d5c-6b7a-4c8d-9e0f-1a2b3c4d5e6f",
+        "created": CREATED,
+        "created_by_ref": creator,
+        "definition_type": "statement",
+        "definition": {"statement": "Copyright 2026, Example Research Consortium"},
+    }
+
+
+def test_it_accepts_a_statement_credited_to_an_outside_organisation(
+    post: Any, lab_a: Member
+) -> None:
+    outside = "identity--9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+    (result,) = post(lab_a, statement(outside))
+
+    assert result["status"] == "accepted", result
+    stored = StixObject.objects.get(stix_id=statement(outside)["id"])
+    report = jss.verify_object(stored.data, member_jwks(lab_a))
+    assert report.status == "valid" and report.signees == (lab_a.identity_id,)
+
+
+def test_it_refuses_a_statement_credited_to_another_member(
+    post: Any, lab_a: Member, lab_b: Member
+) -> None:
+    (result,) = post(lab_a, statement(lab_b.identity_id))
+
+    assert result["status"] == "refused" and "another member" in result["reason"]

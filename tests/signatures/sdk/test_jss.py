@@ -213,7 +213,8 @@ def doc_entry_valid(obj: dict[str, Any], entry: Any, jwks: dict[str, Any], now: 
             return False
         if "valid_from" in key and created < doc_when(key["valid_from"]):
             return False
-    creator = obj.get("created_by_ref")
+    creditable = obj.get("type") in {"marking-definition", "language-content"}
+    creator = None if creditable else obj.get("created_by_ref")
     if creator is not None and entry["signee"] not in (creator, FORUM_IDENTITY_ID):
         return False
     if created > now + timedelta(minutes=5):
@@ -493,6 +494,16 @@ def test_it_accepts_any_signee_without_created_by_ref() -> None:
     observable = {"type": "ipv4-addr", "id": "ipv4-addr--x", "value": "203.0.113.0/24"}
     signed = jss.sign_object(observable, OTHER_KEY, signee=OTHER_MEMBER, created=EXAMPLE_CREATED)
     assert verify(signed).signees == (OTHER_MEMBER,)
+
+
+@pytest.mark.parametrize("object_type", ["marking-definition", "language-content"])
+def test_it_lets_the_publisher_sign_meta_objects_that_credit_someone_else(
+    object_type: str,
+) -> None:
+    credited = {"type": object_type, "id": f"{object_type}--x", "created_by_ref": MEMBER}
+    signed = jss.sign_object(credited, OTHER_KEY, signee=OTHER_MEMBER, created=EXAMPLE_CREATED)
+    assert verify(signed).signees == (OTHER_MEMBER,)
+    assert doc_verify(signed, member_jwks()) == "valid"
 
 
 def test_it_rejects_a_signee_that_does_not_own_the_key() -> None:
