@@ -119,5 +119,5 @@ def forum_signer() -> jss.Signer | None:
         if current is None:
             _forum_signer = None
         elif _forum_signer is None or _forum_signer.thumbprint != current:
-            _forum_signer = custodial_signer(Member.objects.get(kind=MemberKind.FORUM))
+            _forum_signer = custodial_signer(Member.objects.forum())
         return _forum_signer

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 
@@ -17,6 +18,25 @@ from signatures.sdk import jss
 from signatures.sdk.jss import PublicJWK
 
 TOKEN_PREFIX = "isac"
+
+
+class ForumMissing(ImproperlyConfigured):
+    """The exchange has no Forum member yet; every signed identity and the profile need it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This exchange has no Forum member yet. Create it first: "
+            "manage.py create_member --name forum --kind forum"
+        )
+
+
+class MemberQuerySet(models.QuerySet["Member"]):
+    def forum(self) -> Member:
+        """The exchange's one Forum member (member creation enforces one), or ForumMissing."""
+        forum = self.filter(kind=MemberKind.FORUM).first()
+        if forum is None:
+            raise ForumMissing
+        return forum
 
 
 class Member(models.Model):
@@ -43,6 +63,8 @@ class Member(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects: ClassVar[MemberQuerySet] = MemberQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["name"]

@@ -140,7 +140,7 @@ def objects_publish(
     )
     signing = PublishSigning(
         member=member,
-        forum=Member.objects.filter(kind=MemberKind.FORUM).first(),
+        forum=Member.objects.forum(),
         via_forum=via_forum,
         forum_signs=forum_signs,
     )
@@ -659,9 +659,7 @@ def identity_publish(*, member: Member) -> PublishReport:
     if member.can_publish:
         return objects_publish(member=member, objects=[identity], forum_signs=True)
     # Partners cannot publish, so the Forum publishes their identity objects.
-    forum = Member.objects.filter(kind=MemberKind.FORUM).first()
-    if forum is None:
-        raise ValidationError("Create the forum member before any partner.")
+    forum = Member.objects.forum()
     identity["created_by_ref"] = forum.identity_id
     return objects_publish(member=forum, objects=[identity], forum_signs=True)
 

@@ -66,7 +66,7 @@ class PublishSigning:
     """
 
     def __init__(
-        self, *, member: Member, forum: Member | None, via_forum: bool, forum_signs: bool
+        self, *, member: Member, forum: Member, via_forum: bool, forum_signs: bool
     ) -> None:
         self.member = member
         self.forum = forum
@@ -85,7 +85,7 @@ class PublishSigning:
     def verifier(self) -> jss.Verifier:
         if self._verifier is None:
             sets: list[Mapping[str, Any]] = [member_jwks(self.member)]
-            if self.forum is not None and self.forum.pk != self.member.pk:
+            if self.forum.pk != self.member.pk:
                 sets.append(member_jwks(self.forum))
             self._verifier = jss.Verifier(sets)
         return self._verifier
@@ -191,8 +191,6 @@ class PublishSigning:
 
     def _anonymised(self, item: PreparedObject) -> dict[str, Any]:
         """The object as the Forum re-publishes it: the Forum's, with no trace of the lab."""
-        if self.forum is None:
-            raise ObjectRefused(f"{item.stix_id}: this exchange has no Forum to publish through")
         data = without_signatures(item.data)
         if "created_by_ref" in data:
             data["created_by_ref"] = self.forum.identity_id

@@ -74,8 +74,8 @@ QUEUE_TYPES = frozenset().union(*CATEGORY_TYPES.values())
 
 
 def forum_member() -> Member:
-    """The exchange's one Forum member (members.services.member_create enforces one)."""
-    return Member.objects.get(kind=MemberKind.FORUM)
+    """The exchange's one Forum member."""
+    return Member.objects.forum()
 
 
 def partner_feed() -> Collection | None:

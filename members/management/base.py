@@ -9,16 +9,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from members.models import Member
+from members.models import ForumMissing, Member
 
 
 @contextmanager
 def service_errors() -> Iterator[None]:
-    """Report a service's ValidationError as a command error (exit status 1, no traceback)."""
+    """Report a service's ValidationError, or a missing Forum, as a command error (exit
+    status 1, no traceback)."""
     try:
         yield
     except ValidationError as exc:
         raise CommandError(" ".join(exc.messages)) from exc
+    except ForumMissing as exc:
+        raise CommandError(str(exc)) from exc
 
 
 class MemberCommand(BaseCommand):

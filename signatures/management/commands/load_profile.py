@@ -10,8 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from members.choices import MemberKind
-from members.models import Member
+from members.models import ForumMissing, Member
 from signatures.services import profile_publish
 
 
@@ -19,9 +18,10 @@ class Command(BaseCommand):
     help = "Publish the distillation profile's extension definitions and the TLP 2.0 markings."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        forum = Member.objects.filter(kind=MemberKind.FORUM).first()
-        if forum is None:
-            raise CommandError("Create the forum member first: create_member --kind forum.")
+        try:
+            forum = Member.objects.forum()
+        except ForumMissing as exc:
+            raise CommandError(str(exc)) from exc
         report = profile_publish(forum=forum)
         refused = [o for o in report.outcomes if o.status == "refused"]
         for outcome in refused:
