@@ -25,6 +25,7 @@ from django.utils import timezone
 from exchange.fanout.services import outbox_record
 from members.choices import MemberKind
 from members.models import Member
+from members.selectors import member_jwks
 from members.services import audit_record
 from signatures.models import (
     STIX_MEDIA_TYPE,
@@ -38,7 +39,7 @@ from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_EXTENSION_ID, TL
 from signatures.sdk.jss import format_timestamp
 from signatures.sdk.profile import load_profile
 from signatures.selectors import collection_can_write, collection_default, objects_visible_to
-from signatures.signing import PublishSigning, member_jwks, without_signatures
+from signatures.signing import PublishSigning, without_signatures
 from signatures.validation import (
     ObjectRefused,
     PreparedObject,

@@ -27,21 +27,12 @@ from typing import Any
 import orjson
 
 from members.keystore import custodial_signer, forum_signer
-from members.models import Member, SigningKey
+from members.models import Member
+from members.selectors import member_jwks
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID
 from signatures.validation import ObjectRefused, PreparedObject
-
-
-def member_jwks(member: Member) -> dict[str, list[jss.PublicJWK]]:
-    """The member's published JWK Set (RFC 7517 section 5): every key it ever had, in order.
-
-    Retired and revoked keys stay, with their life members, so that old signatures still
-    verify and later ones are refused (docs/signing.md section 5).
-    """
-    keys = SigningKey.objects.filter(member=member).select_related("member")
-    return {"keys": [key.published_jwk() for key in keys]}
 
 
 def without_signatures(obj: Mapping[str, Any]) -> dict[str, Any]:

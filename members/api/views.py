@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from members.models import Member
 from members.permissions import HasPublishScope
+from members.selectors import member_jwks
 from members.services import signing_key_register
-from signatures.signing import member_jwks
 
 
 class MemberJwksView(APIView):

@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from members.models import Member
+from members.selectors import member_jwks
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_EXTENSION_ID, TLP2_RED
-from signatures.signing import member_jwks
 from tests.factories import token_for
 
 CUSTOM_DEFINITION = "extension-definition--7d1e0f9a-5c2b-4e8d-9f3a-1b2c3d4e5f60"

@@ -11,11 +11,12 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from members.models import Member
+from members.selectors import member_jwks
 from signatures.models import StixObject
 from signatures.sdk import builder, jss
 from signatures.sdk.constants import PROMPT_PATTERN_EXTENSION_ID, TLP2_LEVELS
 from signatures.sdk.profile import load_profile
-from signatures.signing import member_jwks, without_signatures
+from signatures.signing import without_signatures
 from tests import stix_samples as samples
 
 URL = "/api/v1/objects/"

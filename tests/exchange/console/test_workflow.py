@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 from exchange.console.models import Triage, TriageState
 from exchange.console.selectors import partner_feed
 from members.models import AuditEvent, Member
+from members.selectors import member_jwks
 from signatures.models import CollectionEntry, StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_AMBER, TLP2_GREEN
-from signatures.signing import member_jwks
 from tests import stix_samples
 from tests.exchange.console.conftest import publish
 

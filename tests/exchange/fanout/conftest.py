@@ -352,9 +352,9 @@ def settle_and_count(test: str, subscribers: list[Subscriber], published: int) -
 def assert_verbatim_and_signed(subscribers: list[Subscriber], publisher: Member) -> None:
     """Every received object is the stored text byte for byte and its member signature
     verifies with the pure verifier (signatures.sdk.jss) against the publisher's JWKS."""
+    from members.selectors import member_jwks
     from signatures.models import StixObject
     from signatures.sdk import jss
-    from signatures.signing import member_jwks
 
     verifier = jss.Verifier(member_jwks(publisher))
     raws = dict(StixObject.objects.values_list("stix_id", "raw"))

@@ -11,10 +11,10 @@ import requests
 
 from exchange.fanout.services import subscription_create
 from members.models import Member
+from members.selectors import member_jwks
 from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.sdk import jss
 from signatures.selectors import collection_default
-from signatures.signing import member_jwks
 from tests.exchange.fanout.conftest import Worker, indicators, publish, wait_until
 from tests.factories import token_for
 

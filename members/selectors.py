@@ -1,0 +1,16 @@
+"""Reads about members: their published keys."""
+
+from __future__ import annotations
+
+from members.models import Member, SigningKey
+from signatures.sdk import jss
+
+
+def member_jwks(member: Member) -> dict[str, list[jss.PublicJWK]]:
+    """The member's published JWK Set (RFC 7517 section 5): every key it ever had, in order.
+
+    Retired and revoked keys stay, with their life members, so that old signatures still
+    verify and later ones are refused (docs/signing.md section 5).
+    """
+    keys = SigningKey.objects.filter(member=member).select_related("member")
+    return {"keys": [key.published_jwk() for key in keys]}
