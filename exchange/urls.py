@@ -9,9 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("exchange.console.urls")),
-    path("api/v1/", include("signatures.api.urls")),
+    path("api/v1/", include("exchange.api.urls")),
     path("api/v1/subscriptions/", include("exchange.fanout.api.urls")),
-    path("api/v1/", include("members.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline
     # script (exchange/security_headers.py).

@@ -1,9 +1,11 @@
 """Query parameters, read strictly once for the REST API and TAXII.
 
 Every parameter a view reads goes through :func:`query_value` / :func:`query_values`, every
-number through :func:`natural_parse` and every timestamp through :func:`timestamp_query`.
-A value these refuse is answered with 400 in the error envelope, naming the parameter,
-before it reaches the database:
+number through :func:`natural_parse` and every timestamp through :func:`timestamp_query`;
+``limit`` and ``added_after``, which the REST list and TAXII share, through
+:func:`limit_query` and :func:`added_after_query` (``next`` is read by
+:mod:`exchange.api.cursors`). A value these refuse is answered with 400 in the error
+envelope, naming the parameter, before it reaches the database:
 
 - control characters (NUL above all: PostgreSQL refuses it in text and the query would
   fail with a 500) and lone surrogates, which no UTF-8 URL can carry;
@@ -19,6 +21,7 @@ Object ids in URL paths follow the same rule through :class:`SegmentConverter`.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final
 
 from django.http import QueryDict
@@ -107,3 +110,18 @@ def timestamp_query(value: str, *, name: str) -> StixTimestamp:
         raise _refused(
             name, f"{value[:64]!r} is not a timestamp (YYYY-MM-DDTHH:MM:SS[.fraction]Z)."
         ) from exc
+
+
+def limit_query(params: QueryDict, *, default: int, maximum: int) -> int:
+    """``limit``: a positive integer, lowered to ``maximum`` (TAXII 2.1 section 3.5 allows
+    it); ``default`` (within ``maximum`` too) when absent."""
+    value = query_value(params, "limit")
+    if value is None:
+        return min(default, maximum)
+    return min(natural_parse(value, name="limit", minimum=1), maximum)
+
+
+def added_after_query(params: QueryDict) -> datetime | None:
+    """``added_after``: the instant after which rows were received, or None when absent."""
+    value = query_value(params, "added_after")
+    return timestamp_query(value, name="added_after").value if value else None

@@ -19,9 +19,10 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from exchange.api.pagination import Page
 from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
-from exchange.taxii.pagination import Page, page_fetch
+from exchange.taxii.pagination import entries_page
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.models import Collection, CollectionEntry
@@ -109,7 +110,7 @@ class TaxiiView(APIView):
         collection = self.collection_to_read(request, api_root, collection_id)
         visible = self.entries(request, collection).filter(stix_id=object_id)
         entries = EntryFilter.from_query(request.query_params, supported=supported).apply(visible)
-        page = page_fetch(entries, request.query_params, field)
+        page = entries_page(entries, request.query_params, field)
         if not page.rows and not visible.exists():
             raise object_not_found(object_id)
         return page

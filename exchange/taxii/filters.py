@@ -28,7 +28,7 @@ from typing import Final
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from exchange.api.query import query_value, query_values, timestamp_query
+from exchange.api.query import added_after_query, query_values, timestamp_query
 from signatures.models import CollectionEntry
 
 ADDED_AFTER: Final = "added_after"
@@ -66,9 +66,7 @@ class EntryFilter:
         def read(name: str) -> tuple[str, ...]:
             return query_values(params, name) if name in supported else ()
 
-        added_after = None
-        if ADDED_AFTER in supported and (value := query_value(params, ADDED_AFTER)):
-            added_after = timestamp_query(value, name=ADDED_AFTER).value
+        added_after = added_after_query(params) if ADDED_AFTER in supported else None
         versions: tuple[str, ...] = ()
         if MATCH_VERSION in supported:
             versions = tuple(

@@ -7,7 +7,12 @@ from rest_framework.response import Response
 
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.filters import LIST_FILTERS, EntryFilter
-from exchange.taxii.pagination import page_fetch, timestamp_format
+from exchange.taxii.pagination import (
+    entries_page,
+    page_envelope,
+    page_headers,
+    timestamp_format,
+)
 from exchange.taxii.versioning import version_or_date_added, version_text
 
 
@@ -22,7 +27,9 @@ class ManifestView(TaxiiView):
         entries = EntryFilter.from_query(request.query_params, supported=LIST_FILTERS).apply(
             self.entries(request, collection)
         )
-        page = page_fetch(entries, request.query_params, "stix_id", "spec_version", version_text())
+        page = entries_page(
+            entries, request.query_params, "stix_id", "spec_version", version_text()
+        )
         records = [
             {
                 "id": stix_id,
@@ -32,4 +39,4 @@ class ManifestView(TaxiiView):
             }
             for added, _, stix_id, spec_version, version in page.rows
         ]
-        return Response(page.envelope("objects", records), headers=page.headers())
+        return Response(page_envelope(page, "objects", records), headers=page_headers(page))

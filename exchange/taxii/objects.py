@@ -19,7 +19,7 @@ from exchange.api.parsers import objects_count_check
 from exchange.api.renderers import stored_json
 from exchange.taxii.base import TaxiiView, object_not_found
 from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
-from exchange.taxii.pagination import page_fetch
+from exchange.taxii.pagination import entries_page, page_envelope, page_headers
 from exchange.taxii.services import status_create, status_enqueue
 from members.permissions import ReadOrPublishByMethod
 from signatures.services import PublishForbidden, collection_entries_remove, objects_publish
@@ -45,9 +45,9 @@ class ObjectsView(TaxiiView):
         entries = EntryFilter.from_query(request.query_params, supported=LIST_FILTERS).apply(
             self.entries(request, collection)
         )
-        page = page_fetch(entries, request.query_params, "stix_object__raw")
+        page = entries_page(entries, request.query_params, "stix_object__raw")
         objects = [stored_json(raw) for _, _, raw in page.rows]
-        return Response(page.envelope("objects", objects), headers=page.headers())
+        return Response(page_envelope(page, "objects", objects), headers=page_headers(page))
 
     def post(self, request: Request, api_root: str, collection_id: str) -> Response:
         """Section 5.5: publish the envelope's objects; 202 with the status resource.
@@ -105,7 +105,7 @@ class ObjectView(TaxiiView):
             field="stix_object__raw",
         )
         objects = [stored_json(raw) for _, _, raw in page.rows]
-        return Response(page.envelope("objects", objects), headers=page.headers())
+        return Response(page_envelope(page, "objects", objects), headers=page_headers(page))
 
     def delete(
         self, request: Request, api_root: str, collection_id: str, object_id: str

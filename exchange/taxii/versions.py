@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.filters import VERSIONS_FILTERS
+from exchange.taxii.pagination import page_envelope, page_headers
 from exchange.taxii.versioning import version_or_date_added, version_text
 
 
@@ -23,4 +24,4 @@ class ObjectVersionsView(TaxiiView):
             field=version_text(),
         )
         versions = [version_or_date_added(version, added) for added, _, version in page.rows]
-        return Response(page.envelope("versions", versions), headers=page.headers())
+        return Response(page_envelope(page, "versions", versions), headers=page_headers(page))

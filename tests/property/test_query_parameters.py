@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from exchange.api.cursors import cursor_encode
 from exchange.taxii.media import TAXII_MEDIA_TYPE
 from members.models import Member
-from signatures.api.pagination import cursor_encode
 from signatures.models import Collection, CollectionEntry, StixObject
 from tests.exchange.taxii.conftest import Taxii, collection_url, indicator, publish
 from tests.property.conftest import (

@@ -14,9 +14,9 @@ import pytest
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from exchange.api.cursors import cursor_encode
 from exchange.api.query import NUMBER_MAX, natural_parse, value_check
 from members.models import Member
-from signatures.api.pagination import cursor_encode
 from signatures.models import StixObject
 from tests import stix_samples as samples
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from exchange.api.cursors import CURSOR_INT_MAX, cursor_encode
 from exchange.api.query import QUERY_VALUE_MAX_LENGTH, QUERY_VALUES_MAX
 from members.models import Member
-from signatures.api.pagination import CURSOR_INT_MAX, cursor_encode
 from signatures.models import Collection
 from tests.exchange.taxii.conftest import Taxii, collection_url, indicator, publish
 from tests.exchange.taxii.test_media_types import assert_taxii_error

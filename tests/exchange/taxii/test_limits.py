@@ -22,9 +22,9 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 from rest_framework.test import APIClient
 from taxii2client.v21 import Server
 
+from exchange.api.pagination import FIRST_CHUNK_ROWS
 from exchange.taxii import tasks
 from exchange.taxii.models import Status
-from exchange.taxii.pagination import FIRST_CHUNK_ROWS
 from members.models import Member
 from signatures.models import Collection, CollectionEntry
 from signatures.services import collection_create

@@ -1,8 +1,8 @@
-"""REST API over stored objects: publish (POST) and read with visibility (GET)."""
+"""REST API over stored objects (docs/api.md): publish (POST) and read with visibility (GET)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -12,13 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api.filters import ObjectFilter
+from exchange.api.pagination import Keyset, page_fetch
 from exchange.api.parsers import objects_count_check
-from exchange.api.query import query_value, timestamp_query
+from exchange.api.query import query_value
 from exchange.api.renderers import stored_json
-from exchange.taxii.pagination import keyset_rows
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
-from signatures.api.pagination import cursor_decode, cursor_encode, limit_parse
 from signatures.selectors import objects_visible_to
 from signatures.services import PublishForbidden, objects_publish
 
@@ -41,6 +41,11 @@ def objects_from_body(body: Any) -> list[Any]:
     return list(objects)
 
 
+#: Objects in the order they were stored, which is also the order they were received.
+OBJECT_KEYSET: Final = Keyset(names=("pk",), kinds=(int,))
+#: Objects on a page without ``limit``.
+DEFAULT_PAGE_SIZE: Final = 100
+
 _FILTERS = [
     OpenApiParameter("type", str, description="Only objects of this STIX type."),
     OpenApiParameter("created_by_ref", str, description="Only objects by this identity."),
@@ -60,33 +65,14 @@ class ObjectListView(APIView):
     def get(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         params = request.query_params
-        rows = objects_visible_to(member)
-        if type_ := query_value(params, "type"):
-            rows = rows.filter(type=type_)
-        if created_by_ref := query_value(params, "created_by_ref"):
-            rows = rows.filter(created_by_ref=created_by_ref)
-        if revoked := query_value(params, "revoked"):
-            if revoked not in {"true", "false"}:
-                raise exceptions.ValidationError({"revoked": "Must be true or false."})
-            rows = rows.filter(revoked=revoked == "true")
-        if added_after := query_value(params, "added_after"):
-            rows = rows.filter(
-                received_at__gt=timestamp_query(added_after, name="added_after").value
-            )
-        after: tuple[int] | None = None
-        if cursor := query_value(params, "next"):
-            (last_pk,) = cursor_decode(cursor, parts=1)
-            after = (int(last_pk),)
-        limit = limit_parse(
-            query_value(params, "limit"), maximum=settings.MAX_PAGE_SIZE, default=100
-        )
-        # Within MAX_PAGE_BYTES as well, as TAXII pages are (docs/api.md, "Limits").
-        page, more = keyset_rows(
-            rows.order_by("pk").values_list("pk", "raw"), ("pk",), after, limit
-        )
-        body: dict[str, Any] = {"more": more, "objects": [stored_json(raw) for _, raw in page]}
-        if more:
-            body["next"] = cursor_encode(page[-1][0])
+        objects = ObjectFilter.from_query(params).apply(objects_visible_to(member))
+        page = page_fetch(objects, OBJECT_KEYSET, params, "raw", default_limit=DEFAULT_PAGE_SIZE)
+        body: dict[str, Any] = {
+            "more": page.more,
+            "objects": [stored_json(raw) for _, raw in page.rows],
+        }
+        if page.next is not None:
+            body["next"] = page.next
         return Response(body)
 
     @extend_schema(

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from members.models import Member
 from members.permissions import HasPublishScope
 from members.selectors import member_jwks
-from members.services import signing_key_register
+from signatures.services import signing_key_register
 
 
 class MemberJwksView(APIView):
