@@ -114,6 +114,21 @@ def entries_visible_to(
     return entries.filter(collection__in=readable).filter(own | open_levels | amber_strict | red)
 
 
+def partners_may_be_served(*, tlp: str, collection: Collection) -> bool:
+    """Whether ``collection`` serves an object of TLP level ``tlp`` to its partner readers.
+
+    The rule of :func:`entries_visible_to` for a partner reader that did not publish the
+    object, asked before the object is in the collection (the console asks it before
+    releasing to the partner feed): open levels (unmarked included) yes; TLP:AMBER+STRICT
+    only where the collection's policy allows it, and then to the partners the publisher
+    lists in its allowed set; TLP:RED never, since it reaches only the identities an object
+    names itself, not partners as such.
+    """
+    if tlp in tlp_levels_within(TlpLevel.AMBER):
+        return True
+    return tlp == TlpLevel.AMBER_STRICT and collection.partners_read_amber_strict
+
+
 def objects_visible_to(member: Member) -> QuerySet[StixObject]:
     """Object versions ``member`` may read in at least one collection."""
     visible = entries_visible_to(member, CollectionEntry.objects.filter(stix_object=OuterRef("pk")))

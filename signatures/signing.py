@@ -21,7 +21,8 @@ custodial key decrypted once, not per object.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -46,6 +47,29 @@ def without_signatures(obj: Mapping[str, Any]) -> dict[str, Any]:
         else:
             del result["extensions"]
     return result
+
+
+def members_verifier(members: Iterable[Member]) -> jss.Verifier:
+    """A verifier of the members' published JWK Sets: every key each ever had, with its life
+    (``members.selectors.member_jwks``), so old signatures verify and later ones do not."""
+    unique = {member.pk: member for member in members}
+    return jss.Verifier([member_jwks(member) for member in unique.values()])
+
+
+def stored_attestations(
+    verifier: jss.Verifier, definition: Mapping[str, Any]
+) -> list[jss.Attestation]:
+    """What the stored signature note of this extension-definition version vouches for.
+
+    The note is found by the id ``jss.definition_attestation`` derives from the definition's
+    creator, id and version (docs/signing.md section 12), the id the exchange stores it under.
+    """
+    note_id = jss.definition_attestation(definition)["id"]
+    attestations: list[jss.Attestation] = []
+    for raw in StixObject.objects.filter(stix_id=note_id).values_list("raw", flat=True):
+        note = orjson.loads(raw)
+        attestations += jss.attestations_of(note, verifier.verify(note))
+    return attestations
 
 
 class PublishSigning:
@@ -75,10 +99,7 @@ class PublishSigning:
     @property
     def verifier(self) -> jss.Verifier:
         if self._verifier is None:
-            sets: list[Mapping[str, Any]] = [member_jwks(self.member)]
-            if self.forum.pk != self.member.pk:
-                sets.append(member_jwks(self.forum))
-            self._verifier = jss.Verifier(sets)
+            self._verifier = members_verifier([self.member, self.forum])
         return self._verifier
 
     def _unsigned_signer(self) -> jss.Signer | None:
@@ -152,7 +173,9 @@ class PublishSigning:
         definition = item.data
         report = self.verifier.verify_definition(definition, self._attestations)
         if report.status == "unsigned":
-            report = self.verifier.verify_definition(definition, self._stored_attestations(item))
+            report = self.verifier.verify_definition(
+                definition, stored_attestations(self.verifier, definition)
+            )
         if report.status == "invalid":
             raise ObjectRefused(f"{item.stix_id}: signature refused: {report.reason}")
         if report.status == "valid":
@@ -171,15 +194,6 @@ class PublishSigning:
             )
         self.companions.append(signer.sign(jss.definition_attestation(definition)))
 
-    def _stored_attestations(self, item: PreparedObject) -> list[jss.Attestation]:
-        """What the stored signature note of this definition version vouches for."""
-        note_id = jss.definition_attestation(item.data)["id"]
-        attestations: list[jss.Attestation] = []
-        for raw in StixObject.objects.filter(stix_id=note_id).values_list("raw", flat=True):
-            note = orjson.loads(raw)
-            attestations += jss.attestations_of(note, self.verifier.verify(note))
-        return attestations
-
     def _anonymised(self, item: PreparedObject) -> dict[str, Any]:
         """The object as the Forum re-publishes it: the Forum's, with no trace of the lab."""
         data = without_signatures(item.data)
@@ -192,3 +206,52 @@ class PublishSigning:
             )
         item.created_by_ref = data.get("created_by_ref", "")
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The signature state of a stored version, as verified against the members' keys."""
+
+    status: jss.Status
+    reason: str
+    signees: tuple[str, ...] = ()
+    #: The member names of the signees whose signatures verified.
+    signed_by: tuple[str, ...] = ()
+
+
+class SignatureChecker:
+    """Verifies stored versions exactly as served, for pages that show signature states.
+
+    Build one per request: the key sets of every member (retired and revoked keys included,
+    with their life) are read once, at the first check, and each version is verified once.
+    An extension-definition is verified through its stored signature note and the official
+    OASIS objects by value (docs/signing.md section 12), as the publish path does.
+    """
+
+    def __init__(self) -> None:
+        self._verifier: jss.Verifier | None = None
+        self._names: dict[str, str] = {}
+        self._checked: dict[int, Verification] = {}
+
+    @property
+    def verifier(self) -> jss.Verifier:
+        if self._verifier is None:
+            members = list(Member.objects.filter(signing_keys__isnull=False).distinct())
+            self._verifier = members_verifier(members)
+            self._names = {member.identity_id: member.name for member in members}
+        return self._verifier
+
+    def check(self, obj: StixObject) -> Verification:
+        checked = self._checked.get(obj.pk)
+        if checked is None:
+            # Verify the stored text exactly as served: any re-serialisation breaks signatures.
+            data = orjson.loads(obj.raw)
+            report = self.verifier.verify(data)
+            if report.status == "unsigned" and obj.type == "extension-definition":
+                report = self.verifier.verify_definition(
+                    data, stored_attestations(self.verifier, data)
+                )
+            signed_by = tuple(self._names.get(signee, signee) for signee in report.signees)
+            checked = Verification(report.status, report.reason, report.signees, signed_by)
+            self._checked[obj.pk] = checked
+        return checked

@@ -9,7 +9,8 @@ from django import forms
 from exchange.console.models import TriageState
 from exchange.console.readable import KIND_LABELS
 from exchange.console.selectors import AuditFilters, QueueFilters, audit_actions, queue_labs
-from exchange.console.services import TLP_RESTRICT_CHOICES, forum_campaigns
+from exchange.console.services.forum_objects import forum_campaigns
+from exchange.console.services.triage import TLP_RESTRICT_CHOICES
 from members.choices import TokenScope
 from members.models import Member
 from signatures.access import GRANT_ROLES

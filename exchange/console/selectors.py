@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     Exists,
@@ -44,7 +45,7 @@ from exchange.fanout.models import (
 )
 from exchange.fanout.selectors import subscription_health
 from members.choices import MemberKind
-from members.models import AuditEvent, Member, SigningKey
+from members.models import AuditEvent, Member
 from signatures.models import (
     AnonymisedPublication,
     Collection,
@@ -52,9 +53,9 @@ from signatures.models import (
     StixObject,
     StixObjectQuerySet,
 )
-from signatures.sdk import jss
 from signatures.sdk.indicators import pattern_for
 from signatures.selectors import objects_visible_to
+from signatures.signing import SignatureChecker, Verification
 from signatures.stix_types import SCO_TYPES
 
 #: The Forum's curated collection for partners (created on the first release).
@@ -89,6 +90,15 @@ def visible_objects(forum: Member) -> StixObjectQuerySet:
     StixObjectQuerySet at run time; its annotation only says QuerySet.
     """
     return cast(StixObjectQuerySet, objects_visible_to(forum))
+
+
+def visible_latest(forum: Member, stix_id: str) -> StixObject:
+    """The newest version of the object the Forum may read; the actions on an object the
+    Forum cannot see are refused with the same message as on one that does not exist."""
+    latest = visible_objects(forum).filter(stix_id=stix_id).order_by("-version").first()
+    if latest is None:
+        raise ValidationError(f"No object {stix_id} is visible to the Forum.")
+    return latest
 
 
 # --- triage queue ---------------------------------------------------------------------------
@@ -159,33 +169,6 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     if filters.state:
         objects = objects.filter(triage_state=filters.state)
     return objects.order_by("-received_at", "-pk")
-
-
-class SignatureChecker:
-    """Verifies stored versions against every member's published keys (retired and revoked
-    ones included, with their life, so old signatures verify and later ones do not)."""
-
-    def __init__(self) -> None:
-        keys = list(SigningKey.objects.select_related("member"))
-        self.verifier = jss.Verifier({"keys": [key.published_jwk() for key in keys]})
-        self.names = {key.member.identity_id: key.member.name for key in keys}
-
-    def check(self, obj: StixObject) -> Verification:
-        # Verify the stored text exactly as served: any re-serialisation breaks signatures.
-        report = self.verifier.verify(orjson.loads(obj.raw))
-        signed_by = tuple(self.names.get(signee, signee) for signee in report.signees)
-        return Verification(report.status, report.reason, report.signees, signed_by)
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """The signature state of a stored version, as verified against the members' keys."""
-
-    status: str
-    reason: str
-    signees: tuple[str, ...] = ()
-    #: The member names of the signees whose signatures verified.
-    signed_by: tuple[str, ...] = ()
 
 
 def _lab_names(members: Iterable[int]) -> dict[int, str]:

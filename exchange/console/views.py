@@ -20,9 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from exchange.console import charts, forms, selectors, services
+from exchange.console import charts, forms, selectors
 from exchange.console.auth import ConsoleAuthenticationForm, console_view
 from exchange.console.readable import KIND_LABELS
+from exchange.console.services import access, forum_objects, triage
 from exchange.fanout.models import Delivery
 from members import services as member_services
 from members.models import ApiToken, Member, SigningKey
@@ -117,44 +118,44 @@ OBJECT_ACTIONS: dict[str, tuple[str, type[Form], Callable[..., Any], str]] = {
     "review": (
         "triage_object",
         forms.NoteOptionalForm,
-        services.object_review,
+        triage.object_review,
         "Under review.",
     ),
     "release": (
         "release_object",
         forms.NoteOptionalForm,
-        services.object_release,
+        triage.object_release,
         "Released to partners: the object is in the partner feed.",
     ),
     "members-only": (
         "triage_object",
         forms.NoteOptionalForm,
-        services.object_keep_members_only,
+        triage.object_keep_members_only,
         "Kept members-only.",
     ),
     "retire": (
         "retire_object",
         forms.ReasonForm,
-        services.object_retire,
+        triage.object_retire,
         "Retired: partners no longer get it.",
     ),
     "revoke": (
         "retire_object",
         forms.ReasonForm,
-        services.object_revoke,
+        triage.object_revoke,
         "Revoked: the Forum published a revocation opinion and retired the object.",
     ),
     "tlp": (
         "restrict_tlp",
         forms.TlpRestrictForm,
-        services.object_tlp_restrict,
+        triage.object_tlp_restrict,
         "TLP restricted.",
     ),
-    "note": ("annotate_object", forms.NoteForm, services.object_note_add, "Note published."),
+    "note": ("annotate_object", forms.NoteForm, forum_objects.object_note_add, "Note published."),
     "campaign": (
         "annotate_object",
         forms.CampaignLinkForm,
-        services.object_campaign_link,
+        forum_objects.object_campaign_link,
         "Linked to the campaign.",
     ),
 }
@@ -299,7 +300,7 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
     form = forms.TokenIssueForm(request.POST)
     if form.is_valid():
         try:
-            token, raw = services.console_token_issue(
+            token, raw = access.console_token_issue(
                 member=member, user=_actor(request), **form.cleaned_data
             )
         except ValidationError as exc:
@@ -402,6 +403,6 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 def dead_letters_replay(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("delivery")
     deliveries = Delivery.objects.filter(pk__in=ids) if ids else selectors.dead_letters()
-    replayed = services.dead_letters_replay(deliveries=list(deliveries), user=_actor(request))
+    replayed = access.dead_letters_replay(deliveries=list(deliveries), user=_actor(request))
     messages.success(request, f"{replayed} dead letter(s) queued again.")
     return redirect("console:subscriptions")

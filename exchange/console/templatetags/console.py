@@ -34,7 +34,12 @@ def state_badge(state: str) -> SafeString:
 
 @register.simple_tag
 def verification_badge(verification: Any) -> SafeString:
-    symbol = {"valid": "✔ signed", "invalid": "✖ invalid", "unsigned": "unsigned"}
+    symbol = {
+        "valid": "✔ signed",
+        "invalid": "✖ invalid",
+        "unsigned": "unsigned",
+        "official": "official",
+    }
     return format_html(
         '<span class="badge sig sig-{}" title="{}">{}</span>',
         verification.status,

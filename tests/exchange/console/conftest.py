@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from rest_framework.test import APIClient
 
-from members.models import Member, Membership
+from exchange.console.selectors import partner_feed
+from members.models import AuditEvent, Member, Membership
 from signatures.sdk import indicators
 from signatures.services import objects_publish
 from tests import stix_samples
@@ -17,6 +20,33 @@ from tests import stix_samples
 PASSWORD = "correct horse battery staple 42"
 
 UserMaker = Callable[..., User]
+
+TAXII = "application/taxii+json;version=2.1"
+
+
+def act(client: Client, stix_id: str, action: str, **data: str) -> list[str]:
+    """POST an action; the messages shown on the detail page it redirects to."""
+    response = client.post(f"/console/objects/{stix_id}/{action}/", data, follow=True)
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def partner_sees(client_for: Callable[..., APIClient], partner: Member) -> list[dict[str, Any]]:
+    """The partner feed's objects as the partner gets them over TAXII 2.1 (section 5.4)."""
+    feed = partner_feed()
+    if feed is None:
+        return []
+    response = client_for(partner).get(
+        f"/{feed.api_root}/collections/{feed.pk}/objects/", HTTP_ACCEPT=TAXII
+    )
+    assert response.status_code == 200, response.content
+    return list(orjson.loads(response.content).get("objects", []))
+
+
+def last_event(action: str) -> AuditEvent:
+    event = AuditEvent.objects.filter(action=action).first()
+    assert event is not None, f"no {action} event"
+    return event
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from exchange.console.services import ROLES, analyst_create
+from exchange.console.services.users import ROLES, analyst_create
 
 
 class Command(BaseCommand):

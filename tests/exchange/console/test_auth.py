@@ -1,5 +1,5 @@
-"""Who may reach the console and do what: roles, outsiders, CSRF, login lockout, idle
-sessions, and secrets that are shown once or never."""
+"""exchange.console.auth: who may reach the console and do what: roles, outsiders, CSRF,
+login lockout, idle sessions, the admin's gate, and keys and grants through the pages."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from django.core.management import call_command
 from django.test import Client, RequestFactory
 
 from exchange.console.models import Triage
-from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
-from members.models import ApiToken, AuditEvent, KeyState, Member, SigningKey
+from members.models import AuditEvent, KeyState, Member, SigningKey
 from tests.exchange.console.conftest import PASSWORD, UserMaker
 from tests.factories import token_for, token_row
 
@@ -154,40 +153,6 @@ def test_it_ends_idle_sessions(analyst_client: Client, settings: Any) -> None:
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
 
 
-def test_it_shows_a_new_token_once_and_never_again(admin_client: Client, lab_a: Member) -> None:
-    response = admin_client.post(
-        "/console/members/lab-a/tokens/", {"name": "siem", "scopes": ["read", "publish"]}
-    )
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    token = ApiToken.objects.get(name="siem")
-    raw = response.context["raw"]
-    assert ApiToken.hash(raw) == token.token_hash and raw in response.content.decode()
-
-    for url in ["/console/members/", "/console/audit/", "/console/audit/export.json"]:
-        assert raw not in admin_client.get(url).content.decode(), url
-    event = AuditEvent.objects.get(action="token-issue")
-    assert event.after == {
-        "member": "lab-a",
-        "name": "siem",
-        "scopes": ["publish", "read"],
-        "expires_at": None,
-    }
-
-    admin_client.post(f"/console/tokens/{token.pk}/revoke/")
-    token.refresh_from_db()
-    assert token.revoked_at is not None
-    assert AuditEvent.objects.filter(action="token-revoke", target=f"token {token.prefix}")
-
-
-def test_it_refuses_scopes_a_member_may_not_hold(admin_client: Client, partner: Member) -> None:
-    response = admin_client.post(
-        "/console/members/partner/tokens/", {"scopes": ["publish"]}, follow=True
-    )
-    assert "A partner member cannot hold the scope(s): publish." in response.content.decode()
-    assert not ApiToken.objects.filter(member=partner).exists()
-
-
 def test_it_rotates_and_revokes_signing_keys_without_showing_private_keys(
     admin_client: Client, admin_user: User, lab_a: Member
 ) -> None:
@@ -227,28 +192,6 @@ def test_it_grants_and_withdraws_collection_access(
     assert feed.readers.filter(pk=partner.pk).exists()
     events = AuditEvent.objects.filter(target=str(feed.pk)).order_by("pk")
     assert [e.action for e in events] == ["collection-reader-withdraw", "collection-reader-grant"]
-
-
-def test_it_replays_dead_letters_through_the_fanout(admin_client: Client, partner: Member) -> None:
-    subscription = Subscription.objects.create(
-        owner=partner, name="SIEM", channel=Channel.WEBHOOK, url="https://siem.example/hook"
-    )
-    dead = Delivery.objects.create(
-        subscription=subscription,
-        state=DeliveryState.DEAD,
-        first_seq=1,
-        object_count=3,
-        attempts=10,
-        last_status_code=503,
-        last_error="Service Unavailable",
-    )
-    page = admin_client.get("/console/subscriptions/").content.decode()
-    assert "Service Unavailable" in page and "SIEM" in page
-    response = admin_client.post("/console/subscriptions/replay/", {"delivery": str(dead.pk)})
-    assert response.status_code == 302
-    dead.refresh_from_db()
-    assert (dead.state, dead.attempts) == (DeliveryState.PENDING, 0)
-    assert AuditEvent.objects.get(action="delivery-replay").target == str(dead.pk)
 
 
 # --- one lockout and one gate for every sign-in path -----------------------------------------

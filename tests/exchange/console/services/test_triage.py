@@ -1,9 +1,9 @@
-"""Every triage action, through the console's views, down to what partners are served."""
+"""exchange.console.services.triage: every workflow move through the console's views, down
+to what partners are served over TAXII and the REST API."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 import pytest
@@ -16,38 +16,11 @@ from exchange.console.models import Triage, TriageState
 from exchange.console.selectors import partner_feed
 from members.models import AuditEvent, Member
 from members.selectors import member_jwks
-from signatures.models import CollectionEntry, StixObject
+from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.sdk import jss
-from signatures.sdk.constants import TLP2_AMBER, TLP2_GREEN
+from signatures.sdk.constants import TLP2_GREEN
 from tests import stix_samples
-from tests.exchange.console.conftest import publish
-
-TAXII = "application/taxii+json;version=2.1"
-
-
-def act(client: Client, stix_id: str, action: str, **data: str) -> list[str]:
-    """POST an action; the messages shown on the detail page it redirects to."""
-    response = client.post(f"/console/objects/{stix_id}/{action}/", data, follow=True)
-    assert response.status_code == 200
-    return [str(m) for m in response.context["messages"]]
-
-
-def partner_sees(client_for: Callable[..., APIClient], partner: Member) -> list[dict[str, Any]]:
-    """The partner feed's objects as the partner gets them over TAXII 2.1 (section 5.4)."""
-    feed = partner_feed()
-    if feed is None:
-        return []
-    response = client_for(partner).get(
-        f"/{feed.api_root}/collections/{feed.pk}/objects/", HTTP_ACCEPT=TAXII
-    )
-    assert response.status_code == 200, response.content
-    return list(orjson.loads(response.content).get("objects", []))
-
-
-def last_event(action: str) -> AuditEvent:
-    event = AuditEvent.objects.filter(action=action).first()
-    assert event is not None, f"no {action} event"
-    return event
+from tests.exchange.console.conftest import act, last_event, partner_sees, publish
 
 
 def test_it_releases_every_version_to_the_partner_feed(
@@ -213,52 +186,6 @@ def test_it_only_ever_makes_tlp_stricter_and_serves_the_json_unchanged(
     assert response.status_code == 404
 
 
-def test_it_publishes_notes_as_the_forum_marked_like_their_subject(
-    analyst_client: Client, slice_ids: dict[str, str], forum: Member
-) -> None:
-    target = slice_ids["prompt"]
-    act(analyst_client, target, "note", abstract="Seen in 3 labs", content="Same template.")
-    # The profile's signature notes are notes too: find the analyst's by its audit record.
-    note = StixObject.objects.get(stix_id=last_event("note-publish").after["note"])
-    assert note.created_by_ref == forum.identity_id
-    assert note.data["object_refs"] == [target]
-    assert note.data["object_marking_refs"] == [TLP2_AMBER]
-    assert note.data["authors"] == ["ana"]
-    page = analyst_client.get(f"/console/objects/{target}/").content.decode()
-    assert "Same template." in page and "Seen in 3 labs" in page
-    assert last_event("note-publish").after == {"note": note.stix_id, "abstract": "Seen in 3 labs"}
-
-
-def test_it_links_objects_to_forum_campaigns(
-    analyst_client: Client, slice_ids: dict[str, str], forum: Member
-) -> None:
-    assert act(analyst_client, slice_ids["range"], "campaign") == [
-        "Choose a campaign or name a new one."
-    ]
-    act(analyst_client, slice_ids["range"], "campaign", new_campaign="HYDRA-2611")
-    campaign = StixObject.objects.get(type="campaign")
-    assert (campaign.data["name"], campaign.created_by_ref) == ("HYDRA-2611", forum.identity_id)
-
-    assert act(analyst_client, slice_ids["prompt"], "campaign", campaign=campaign.stix_id) == [
-        "Linked to the campaign."
-    ]
-    assert act(analyst_client, slice_ids["sighting"], "campaign", campaign=campaign.stix_id) == [
-        "A relationship cannot start from a sighting or a relationship (STIX 2.1 section 5.1); "
-        "link the object it is about instead."
-    ]
-    links = {
-        (r.data["source_ref"], r.data["relationship_type"], r.data["target_ref"])
-        for r in StixObject.objects.filter(type="relationship")
-    }
-    assert links == {
-        (slice_ids["range"], "indicates", campaign.stix_id),
-        (slice_ids["prompt"], "indicates", campaign.stix_id),
-    }
-    assert StixObject.objects.filter(type="campaign").count() == 1
-    page = analyst_client.get(f"/console/objects/{slice_ids['range']}/").content.decode()
-    assert "indicates" in page
-
-
 @pytest.mark.parametrize(
     ("action", "data"),
     [
@@ -299,3 +226,26 @@ def test_it_ranks_an_unmarked_object_as_amber_when_restricting(
     assert act(analyst_client, unmarked["id"], "tlp", level="amber+strict", reason="case") == [
         "TLP restricted."
     ]
+
+
+def test_it_releases_amber_strict_where_the_partner_feed_serves_it_to_partners(
+    analyst_client: Client,
+    slice_ids: dict[str, str],
+    lab_b: Member,
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    # The partner feed exists (first release), then its policy admits AMBER+STRICT and the
+    # publisher names the partner in its allowed set: the release check asks the same rule
+    # the feed serves by (signatures.selectors.partners_may_be_served).
+    act(analyst_client, slice_ids["range"], "release")
+    feed = partner_feed()
+    assert feed is not None
+    Collection.objects.filter(pk=feed.pk).update(partners_read_amber_strict=True)
+    lab_b.amber_strict_recipients.add(partner)
+
+    assert act(analyst_client, slice_ids["payment"], "release") == [
+        "Released to partners: the object is in the partner feed."
+    ]
+    served = {obj["id"] for obj in partner_sees(client_for, partner)}
+    assert served == {slice_ids["range"], slice_ids["payment"]}

@@ -1,0 +1,65 @@
+"""exchange.console.services.access: tokens issued from the console (shown once) and dead
+letters replayed through the fan-out, each audited."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
+from members.models import ApiToken, AuditEvent, Member
+
+
+def test_it_shows_a_new_token_once_and_never_again(admin_client: Client, lab_a: Member) -> None:
+    response = admin_client.post(
+        "/console/members/lab-a/tokens/", {"name": "siem", "scopes": ["read", "publish"]}
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    token = ApiToken.objects.get(name="siem")
+    raw = response.context["raw"]
+    assert ApiToken.hash(raw) == token.token_hash and raw in response.content.decode()
+
+    for url in ["/console/members/", "/console/audit/", "/console/audit/export.json"]:
+        assert raw not in admin_client.get(url).content.decode(), url
+    event = AuditEvent.objects.get(action="token-issue")
+    assert event.after == {
+        "member": "lab-a",
+        "name": "siem",
+        "scopes": ["publish", "read"],
+        "expires_at": None,
+    }
+
+    admin_client.post(f"/console/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditEvent.objects.filter(action="token-revoke", target=f"token {token.prefix}")
+
+
+def test_it_refuses_scopes_a_member_may_not_hold(admin_client: Client, partner: Member) -> None:
+    response = admin_client.post(
+        "/console/members/partner/tokens/", {"scopes": ["publish"]}, follow=True
+    )
+    assert "A partner member cannot hold the scope(s): publish." in response.content.decode()
+    assert not ApiToken.objects.filter(member=partner).exists()
+
+
+def test_it_replays_dead_letters_through_the_fanout(admin_client: Client, partner: Member) -> None:
+    subscription = Subscription.objects.create(
+        owner=partner, name="SIEM", channel=Channel.WEBHOOK, url="https://siem.example/hook"
+    )
+    dead = Delivery.objects.create(
+        subscription=subscription,
+        state=DeliveryState.DEAD,
+        first_seq=1,
+        object_count=3,
+        attempts=10,
+        last_status_code=503,
+        last_error="Service Unavailable",
+    )
+    page = admin_client.get("/console/subscriptions/").content.decode()
+    assert "Service Unavailable" in page and "SIEM" in page
+    response = admin_client.post("/console/subscriptions/replay/", {"delivery": str(dead.pk)})
+    assert response.status_code == 302
+    dead.refresh_from_db()
+    assert (dead.state, dead.attempts) == (DeliveryState.PENDING, 0)
+    assert AuditEvent.objects.get(action="delivery-replay").target == str(dead.pk)

@@ -1,0 +1,88 @@
+"""exchange.console.services.forum_objects: the Forum's notes, campaigns and relationships,
+built by one helper and published (signed) through the one publish path."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.test import Client
+
+from exchange.console.services.forum_objects import forum_object_build
+from members.models import Member
+from signatures.models import StixObject
+from signatures.sdk.constants import TLP2_AMBER
+from tests.exchange.console.conftest import act, last_event
+
+
+def test_it_builds_the_common_properties_of_every_forum_object(forum: Member) -> None:
+    built = forum_object_build("campaign", forum=forum, markings=[TLP2_AMBER], name="HYDRA-2611")
+    assert list(built) == [
+        "type",
+        "spec_version",
+        "id",
+        "created",
+        "modified",
+        "created_by_ref",
+        "name",
+        "object_marking_refs",
+    ]
+    assert (built["type"], built["spec_version"], built["created_by_ref"]) == (
+        "campaign",
+        "2.1",
+        forum.identity_id,
+    )
+    prefix, _, value = built["id"].partition("--")
+    assert (prefix, uuid.UUID(value).version) == ("campaign", 4)
+    assert built["created"] == built["modified"]
+    # The exchange writes exactly millisecond precision with Z (docs/profile.md).
+    assert datetime.strptime(built["created"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(built["created"]) == len("2026-01-01T00:00:00.000Z")
+    assert (built["name"], built["object_marking_refs"]) == ("HYDRA-2611", [TLP2_AMBER])
+    assert forum_object_build("note", forum=forum, markings=[])["id"] != built["id"]
+
+
+def test_it_publishes_notes_as_the_forum_marked_like_their_subject(
+    analyst_client: Client, slice_ids: dict[str, str], forum: Member
+) -> None:
+    target = slice_ids["prompt"]
+    act(analyst_client, target, "note", abstract="Seen in 3 labs", content="Same template.")
+    # The profile's signature notes are notes too: find the analyst's by its audit record.
+    note = StixObject.objects.get(stix_id=last_event("note-publish").after["note"])
+    assert note.created_by_ref == forum.identity_id
+    assert note.data["object_refs"] == [target]
+    assert note.data["object_marking_refs"] == [TLP2_AMBER]
+    assert note.data["authors"] == ["ana"]
+    page = analyst_client.get(f"/console/objects/{target}/").content.decode()
+    assert "Same template." in page and "Seen in 3 labs" in page
+    assert last_event("note-publish").after == {"note": note.stix_id, "abstract": "Seen in 3 labs"}
+
+
+def test_it_links_objects_to_forum_campaigns(
+    analyst_client: Client, slice_ids: dict[str, str], forum: Member
+) -> None:
+    assert act(analyst_client, slice_ids["range"], "campaign") == [
+        "Choose a campaign or name a new one."
+    ]
+    act(analyst_client, slice_ids["range"], "campaign", new_campaign="HYDRA-2611")
+    campaign = StixObject.objects.get(type="campaign")
+    assert (campaign.data["name"], campaign.created_by_ref) == ("HYDRA-2611", forum.identity_id)
+
+    assert act(analyst_client, slice_ids["prompt"], "campaign", campaign=campaign.stix_id) == [
+        "Linked to the campaign."
+    ]
+    assert act(analyst_client, slice_ids["sighting"], "campaign", campaign=campaign.stix_id) == [
+        "A relationship cannot start from a sighting or a relationship (STIX 2.1 section 5.1); "
+        "link the object it is about instead."
+    ]
+    links = {
+        (r.data["source_ref"], r.data["relationship_type"], r.data["target_ref"])
+        for r in StixObject.objects.filter(type="relationship")
+    }
+    assert links == {
+        (slice_ids["range"], "indicates", campaign.stix_id),
+        (slice_ids["prompt"], "indicates", campaign.stix_id),
+    }
+    assert StixObject.objects.filter(type="campaign").count() == 1
+    page = analyst_client.get(f"/console/objects/{slice_ids['range']}/").content.decode()
+    assert "indicates" in page
