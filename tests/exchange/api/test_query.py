@@ -11,11 +11,18 @@ import json
 from collections.abc import Callable
 
 import pytest
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from exchange.api.cursors import cursor_encode
-from exchange.api.query import NUMBER_MAX, natural_parse, value_check
+from exchange.api.query import (
+    NUMBER_MAX,
+    added_after_query,
+    limit_query,
+    natural_parse,
+    value_check,
+)
 from members.models import Member
 from signatures.models import StixObject
 from tests import stix_samples as samples
@@ -112,3 +119,35 @@ def test_it_reads_ascii_numbers_within_the_bound(value: str, expected: int) -> N
 def test_it_refuses_other_numbers(value: str) -> None:
     with pytest.raises(ValidationError):
         natural_parse(value, name="limit", minimum=1)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("", 100), ("limit=", 100), ("limit=7", 7), ("limit=1000", 1000), ("limit=1001", 1000)],
+)
+def test_it_reads_limit_within_the_maximum(query: str, expected: int) -> None:
+    assert limit_query(QueryDict(query), default=100, maximum=1000) == expected
+
+
+def test_it_lowers_the_default_limit_to_the_maximum() -> None:
+    assert limit_query(QueryDict(""), default=5000, maximum=1000) == 1000
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=-1", "limit=ten", "limit=%C2%B2"])
+def test_it_refuses_a_limit_below_one_or_not_in_ascii_digits(query: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        limit_query(QueryDict(query), default=100, maximum=1000)
+    assert "limit" in str(refused.value.detail)
+
+
+def test_it_reads_added_after_as_an_instant() -> None:
+    assert added_after_query(QueryDict("")) is None
+    read = added_after_query(QueryDict("added_after=2026-11-20T09:30:00.1234567Z"))
+    assert read is not None and read.isoformat() == "2026-11-20T09:30:00.123456+00:00"
+
+
+@pytest.mark.parametrize("value", ["2026-11-20", "2026-11-20T09:30:00%2B00:00", "yesterday"])
+def test_it_refuses_an_added_after_that_is_not_a_stix_timestamp(value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        added_after_query(QueryDict(f"added_after={value}"))
+    assert "added_after" in str(refused.value.detail)
