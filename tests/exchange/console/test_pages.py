@@ -13,6 +13,9 @@ from django.test import Client
 from exchange.console.selectors import QueueFilters, forum_member, queue_objects, queue_rows
 from members.models import Member
 from signatures.models import StixObject
+from signatures.sdk.constants import TLP2_AMBER, TLP2_EXTENSION_ID
+from signatures.sdk.profile import load_profile
+from signatures.signing import SignatureChecker
 from tests import stix_samples
 from tests.exchange.console.conftest import publish
 
@@ -103,6 +106,50 @@ def test_it_shows_unsigned_objects_as_unsigned(slice_ids: dict[str, str]) -> Non
     del data["extensions"]
     obj.raw = orjson.dumps(data).decode()
     assert queue_rows(forum, [obj])[0].verification.status == "unsigned"
+
+
+@pytest.mark.parametrize(
+    ("stix_id", "badge"),
+    [(TLP2_EXTENSION_ID, "official"), (TLP2_AMBER, "official")]
+    + [(definition, "✔ signed") for definition in sorted(load_profile().extension_definitions)],
+)
+def test_it_shows_the_forums_definitions_as_signed_and_oasis_content_as_official(
+    analyst_client: Client, forum: Member, stix_id: str, badge: str
+) -> None:
+    response = analyst_client.get(f"/console/objects/{stix_id}/")
+    assert response.status_code == 200
+    verification = response.context["d"].versions[-1].verification
+    if badge == "official":
+        assert (verification.status, verification.signed_by) == ("official", ())
+    else:
+        # Verified through the stored signature note (docs/signing.md section 12).
+        assert (verification.status, verification.signed_by) == ("valid", ("forum",))
+    assert f'sig-{verification.status}" title="{verification.reason}">{badge}<' in (
+        response.content.decode()
+    )
+
+
+def test_it_shows_a_definition_changed_after_its_note_as_invalid(forum: Member) -> None:
+    definition = StixObject.objects.filter(
+        type="extension-definition", created_by_ref=forum.identity_id
+    ).first()
+    assert definition is not None
+    definition.raw = definition.raw.replace('"schema":', '"description":"changed","schema":', 1)
+    assert '"changed"' in definition.raw
+    verification = SignatureChecker().check(definition)
+    assert verification.status == "invalid"
+    assert "changed after signing" in verification.reason
+
+
+def test_it_verifies_each_version_once_per_checker(slice_ids: dict[str, str]) -> None:
+    checker = SignatureChecker()
+    obj = StixObject.objects.get(stix_id=slice_ids["range"])
+    first = checker.check(obj)
+    # The same version is not verified again within the request: its report is kept.
+    obj.raw = obj.raw.replace('"confidence":80', '"confidence":5')
+    assert checker.check(obj) is first and first.status == "valid"
+    assert checker.verifier is checker.verifier
+    assert SignatureChecker().check(obj).status == "invalid"
 
 
 def test_it_shows_versions_with_a_property_diff(
