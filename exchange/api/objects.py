@@ -41,7 +41,7 @@ def objects_from_body(body: Any) -> list[Any]:
     return list(objects)
 
 
-#: Objects in the order they were stored, which is also the order they were received.
+#: The list is in the order objects were stored in (by primary key), oldest first.
 OBJECT_KEYSET: Final = Keyset(names=("pk",), kinds=(int,))
 #: Objects on a page without ``limit``.
 DEFAULT_PAGE_SIZE: Final = 100
