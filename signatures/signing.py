@@ -16,7 +16,9 @@ extension) and section 11 the exchange's policy, which this module implements:
 - the official OASIS TLP 2.0 objects are stored exactly as OASIS publishes them, unsigned.
 
 One :class:`PublishSigning` serves one publish request: the key sets are read and the
-custodial key decrypted once, not per object.
+custodial key decrypted once, not per object. :class:`SignatureChecker` verifies stored
+versions for the pages that show signature states (the analyst console), with the same key
+sets and the same signature-note lookup.
 """
 
 from __future__ import annotations
