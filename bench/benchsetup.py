@@ -28,7 +28,8 @@ def lab_with_token(name: str) -> tuple[Member, str]:
     from django.core.management import call_command
 
     from members.models import Member
-    from members.services import member_create, token_issue
+    from members.services import token_issue
+    from signatures.services import member_create
 
     call_command("migrate", verbosity=0)
     if not Member.objects.filter(kind="forum").exists():

@@ -173,7 +173,7 @@ def main() -> None:
 
     from members.choices import MemberKind
     from members.models import Member
-    from members.services import member_create
+    from signatures.services import member_create
 
     call_command("migrate", verbosity=0)
     if not Member.objects.filter(kind=MemberKind.FORUM).exists():

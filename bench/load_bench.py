@@ -205,10 +205,10 @@ def main() -> None:
 
     django_start()
     from members.models import Member
-    from members.services import member_create, token_issue
+    from members.services import token_issue
     from signatures.models import CollectionEntry
     from signatures.selectors import collection_default
-    from signatures.services import objects_publish
+    from signatures.services import member_create, objects_publish
 
     lab, lab_token = lab_with_token("load-lab")
     partner = Member.objects.filter(name="load-partner").first() or member_create(

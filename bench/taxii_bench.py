@@ -126,9 +126,9 @@ def exchange_load(count: int, database_url: str) -> Loaded:
 
     call_command("migrate", verbosity=0)
     from members.models import Member
-    from members.services import member_create, token_issue
+    from members.services import token_issue
     from signatures.models import Collection, CollectionEntry, StixObject
-    from signatures.services import collection_create
+    from signatures.services import collection_create, member_create
 
     member = Member.objects.filter(name="bench-lab").first()
     if member is None:

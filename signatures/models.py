@@ -222,3 +222,35 @@ class AnonymisedPublication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stix_object} by {self.member}"
+
+
+class OutboxEntry(models.Model):
+    """A collection entry waiting to be matched against subscriptions (docs/fanout.md).
+
+    Written in the transaction that adds the entry (``signatures.services.collections``), so
+    an object is in the outbox if and only if it was accepted; the auto-increment id is the
+    outbox sequence that orders deliveries. The fan-out reads and retires these rows.
+    """
+
+    collection_entry = models.ForeignKey(
+        CollectionEntry, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table keeps the name it was created with in the fan-out app, so that moving
+        # the model to the publish transaction's app moved no data.
+        db_table = "fanout_outboxentry"
+        verbose_name_plural = "outbox entries"
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outbox_pending",
+            ),
+            models.Index(fields=["dispatched_at"], name="outbox_dispatched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox #{self.pk}"

@@ -7,7 +7,8 @@ from typing import Any
 import factory
 
 from members.models import ApiToken, Member
-from members.services import member_create, token_issue
+from members.services import token_issue
+from signatures.services import member_create
 
 
 class MemberFactory(factory.Factory[Member]):

@@ -17,10 +17,10 @@ from exchange.fanout.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryState,
-    OutboxEntry,
     Subscription,
 )
 from exchange.fanout.selectors import subscription_health
+from signatures.models import OutboxEntry
 
 
 class SubscriptionForm(forms.ModelForm[Subscription]):

@@ -89,34 +89,6 @@ class Subscription(models.Model):
         return self.status == SubscriptionStatus.ACTIVE
 
 
-class OutboxEntry(models.Model):
-    """A collection entry waiting to be matched against subscriptions.
-
-    Written in the publish transaction, so an object is in the outbox if and only if it was
-    accepted; the auto-increment id is the outbox sequence that orders deliveries.
-    """
-
-    collection_entry = models.ForeignKey(
-        CollectionEntry, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name_plural = "outbox entries"
-        indexes = [
-            models.Index(
-                fields=["id"],
-                condition=models.Q(dispatched_at__isnull=True),
-                name="outbox_pending",
-            ),
-            models.Index(fields=["dispatched_at"], name="outbox_dispatched"),
-        ]
-
-    def __str__(self) -> str:
-        return f"outbox #{self.pk}"
-
-
 class DispatcherLock(models.Model):
     """A single row the dispatcher locks, so outbox entries are matched in sequence order."""
 

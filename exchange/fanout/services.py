@@ -34,7 +34,6 @@ from exchange.fanout.models import (
     DeliveryItem,
     DeliveryState,
     DispatcherLock,
-    OutboxEntry,
     Subscription,
     SubscriptionStatus,
 )
@@ -47,7 +46,7 @@ from exchange.fanout.selectors import (
 from members.models import Member
 from members.services import audit_record
 from signatures.choices import TLP_CEILING_CHOICES
-from signatures.models import Collection, CollectionEntry
+from signatures.models import Collection, CollectionEntry, OutboxEntry
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -329,16 +328,10 @@ def subscription_resume(
 # --- Outbox and dispatcher ---------------------------------------------------------------------
 
 
-def outbox_record(*, entries: list[CollectionEntry]) -> None:
-    """Put newly written collection entries in the outbox, in the caller's transaction."""
-    if not entries:
-        return
-    now = timezone.now()
-    OutboxEntry.objects.bulk_create(
-        OutboxEntry(collection_entry=entry, created_at=now) for entry in entries
-    )
+def outbox_filled_receive(**_: object) -> None:
+    """``signatures.signals.outbox_filled``: dispatch now if anyone is subscribed."""
     if Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).exists():
-        transaction.on_commit(dispatch_kick)
+        dispatch_kick()
 
 
 def dispatch_kick() -> None:

@@ -8,9 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from members.models import Member, SigningKey
-from members.services import signing_key_revoke, signing_key_rotate
 from signatures.sdk import jss
 from signatures.selectors import collection_default
+from signatures.services import signing_key_revoke, signing_key_rotate
 from tests.signatures import docs_verifier
 
 HEADER = "X-ISAC-JWS-Signature"

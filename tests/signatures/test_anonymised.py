@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rest_framework.test import APIClient
 
 from members.models import AuditEvent, Member, SigningKey
-from members.services import signing_key_register
 from signatures.models import AnonymisedPublication, StixObject
 from signatures.sdk import jss
 from signatures.selectors import collection_default
+from signatures.services import signing_key_register
 from tests import stix_samples as samples
 from tests.signatures import docs_verifier
 

@@ -15,15 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rest_framework.test import APIClient
 
 from members.models import KeyState, Member, SigningKey
-from members.services import (
-    custodial_signing_set,
-    signing_key_register,
-    signing_key_revoke,
-    signing_key_rotate,
-)
+from members.services import custodial_signing_set
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_GREEN
+from signatures.services import signing_key_register, signing_key_revoke, signing_key_rotate
 from signatures.signing import PublishSigning
 from signatures.validation import PublishContext, object_prepare
 from tests import stix_samples as samples
@@ -322,9 +318,11 @@ def test_it_needs_the_labs_own_signature_note_once_custodial_signing_is_off(
     assert publish(lab_client, sent)["present"] == 1
 
 
-def test_it_makes_the_signature_note_of_an_unattested_definition(lab_a: Member) -> None:
+def test_it_makes_the_signature_note_of_an_unattested_definition(
+    lab_a: Member, forum: Member
+) -> None:
     sent = definition(lab_a.identity_id)
-    signing = PublishSigning(member=lab_a, forum=None, via_forum=False, forum_signs=False)
+    signing = PublishSigning(member=lab_a, forum=forum, via_forum=False, forum_signs=False)
     item = object_prepare(
         sent,
         context=PublishContext(publisher_identity=lab_a.identity_id, extension_definitions={}),

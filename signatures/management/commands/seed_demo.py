@@ -13,9 +13,9 @@ from django.db import transaction
 
 from members.choices import MemberKind
 from members.models import Member
-from members.services import ALLOWED_SCOPES, member_create, token_issue
+from members.services import ALLOWED_SCOPES, token_issue
 from signatures import demo
-from signatures.services import objects_publish
+from signatures.services import member_create, objects_publish
 
 MEMBERS = [
     ("forum", MemberKind.FORUM, "AI-ISAC Forum"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.test import override_settings
 
-from exchange.fanout.models import Delivery, DeliveryItem, DeliveryState, OutboxEntry
+from exchange.fanout.models import Delivery, DeliveryItem, DeliveryState
 from exchange.fanout.sealing import unseal
 from exchange.fanout.services import (
     delivery_replay,
@@ -18,7 +18,7 @@ from exchange.fanout.services import (
     subscription_pump,
 )
 from members.models import Member
-from signatures.models import Collection
+from signatures.models import Collection, OutboxEntry
 from signatures.sdk.constants import TLP2_AMBER_STRICT
 from tests.exchange.fanout.conftest import Receiver, indicators, publish
 from tests.stix_samples import attack_pattern

@@ -7,39 +7,28 @@ each collection strictly increasing ``date_added`` values in commit order.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from importlib import resources
 from typing import Any, Literal
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
-from exchange.fanout.services import outbox_record
 from members.choices import MemberKind
 from members.models import Member
-from members.selectors import member_jwks
 from members.services import audit_record
 from signatures.models import (
-    STIX_MEDIA_TYPE,
     AnonymisedPublication,
     Collection,
     CollectionEntry,
     ObjectRecipient,
     StixObject,
 )
-from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_EXTENSION_ID, TLP2_LEVELS
-from signatures.sdk.jss import format_timestamp
-from signatures.sdk.profile import load_profile
+from signatures.sdk.constants import TLP2_EXTENSION_ID, TLP2_LEVELS
 from signatures.selectors import collection_can_write, collection_default, objects_visible_to
-from signatures.signing import PublishSigning, without_signatures
+from signatures.services.collections import PublishForbidden, entries_add
+from signatures.signing import PublishSigning
 from signatures.validation import (
     ObjectRefused,
     PreparedObject,
@@ -55,10 +44,6 @@ OutcomeStatus = Literal["accepted", "present", "refused"]
 #: the extension-definition they use. A member may send them along (tools bundle them) but
 #: never store its own copy.
 OFFICIAL_OBJECT_IDS = frozenset({*TLP2_LEVELS, TLP2_EXTENSION_ID})
-
-
-class PublishForbidden(Exception):
-    """The member may not publish into this collection at all."""
 
 
 @dataclass(slots=True)
@@ -438,7 +423,7 @@ def _store(
     ]
     to_link += linked
     to_link.sort(key=lambda link: link[0])
-    entries = _entries_add(locked, [(item, pk, member.pk) for _, item, pk in to_link])
+    entries = entries_add(locked, [(item, pk, member.pk) for _, item, pk in to_link])
     for index, item, _ in to_link:
         outcomes[index] = _outcome(index, item, "accepted")
     return _Stored(outcomes, entries)
@@ -472,231 +457,3 @@ def _stix_object(member: Member, item: PreparedObject, raw: str) -> StixObject:
         data=item.data,
         publisher=member,
     )
-
-
-def _entries_add(
-    collection: Collection, items: Iterable[tuple[PreparedObject | StixObject, int, int]]
-) -> list[CollectionEntry]:
-    """Add object versions (item, stored pk, publisher pk) to a locked collection, keeping
-    is_latest / is_first exact."""
-    now = timezone.now()
-    entries: list[tuple[CollectionEntry, int]] = [
-        (
-            CollectionEntry(
-                collection=collection,
-                stix_object_id=pk,
-                date_added=collection.next_date_added(now),
-                stix_id=item.stix_id,
-                type=item.type,
-                version=item.version,
-                spec_version=item.spec_version,
-            ),
-            publisher_id,
-        )
-        for item, pk, publisher_id in items
-    ]
-    if not entries:
-        return []
-    _entry_flags_settle(collection, {entry.stix_id for entry, _ in entries}, new=entries)
-    created = CollectionEntry.objects.bulk_create([entry for entry, _ in entries])
-    collection.save(update_fields=["last_date_added"])
-    # Same transaction as the entries: an accepted object is never missed by the fan-out.
-    outbox_record(entries=created)
-    return created
-
-
-def _entry_flags_settle(
-    collection: Collection,
-    stix_ids: set[str],
-    *,
-    new: Sequence[tuple[CollectionEntry, int]] = (),
-) -> None:
-    """Make is_latest / is_first exact for ``stix_ids`` in a locked collection.
-
-    The one place the flags are computed, after an add (``new`` entries with their
-    publishers, not yet saved, get theirs in memory) and after a removal. Within each
-    lineage (an id and the member that published it: objects without a creator are kept per
-    publisher) the newest version by ``version`` is the latest, the oldest the first;
-    unversioned objects have a single entry per lineage, both at once.
-    """
-    by_lineage: dict[tuple[str, int], list[CollectionEntry]] = defaultdict(list)
-    stored = (
-        CollectionEntry.objects.filter(collection=collection, stix_id__in=stix_ids)
-        .select_related("stix_object")
-        .only("pk", "stix_id", "version", "is_latest", "is_first", "stix_object__publisher")
-    )
-    for entry in stored:
-        by_lineage[(entry.stix_id, entry.stix_object.publisher_id)].append(entry)
-    for entry, publisher_id in new:
-        by_lineage[(entry.stix_id, publisher_id)].append(entry)
-
-    changes: dict[tuple[str, bool], list[int]] = defaultdict(list)
-    for versions in by_lineage.values():
-        newest = max(versions, key=lambda e: e.version)
-        oldest = min(versions, key=lambda e: e.version)
-        for entry in versions:
-            latest, first = entry is newest, entry is oldest
-            if entry.pk is None:
-                entry.is_latest, entry.is_first = latest, first
-                continue
-            if entry.is_latest != latest:
-                changes[("is_latest", latest)].append(entry.pk)
-            if entry.is_first != first:
-                changes[("is_first", first)].append(entry.pk)
-    for (flag, value), pks in changes.items():
-        CollectionEntry.objects.filter(pk__in=pks).update(**{flag: value})
-
-
-@transaction.atomic
-def collection_objects_add(
-    *, member: Member, collection: Collection, stix_ids: Iterable[str]
-) -> list[CollectionEntry]:
-    """Add every stored version of ``stix_ids`` to ``collection``; the entries written.
-
-    For curation (the Forum releasing members' objects to the partner feed): versions
-    already in the collection are skipped, the others get new date_added values there
-    (TAXII 2.1 section 5.4) and go to the fan-out. Visibility is still applied on read.
-    """
-    if not collection_can_write(member, collection):
-        raise PublishForbidden(f"You may not write to the collection {collection.id}.")
-    ids = set(stix_ids)
-    locked = Collection.objects.select_for_update().get(pk=collection.pk)
-    present = CollectionEntry.objects.filter(collection=locked, stix_id__in=ids)
-    # Only versions the member may itself be served somewhere: adding an entry must never
-    # make the exchange serve what the member could not read (a TLP:RED object it is not
-    # named in, say).
-    rows = (
-        objects_visible_to(member)
-        .filter(stix_id__in=ids)
-        .exclude(pk__in=present.values("stix_object_id"))
-        .order_by("stix_id", "version")
-    )
-    return _entries_add(locked, [(row, row.pk, row.publisher_id) for row in rows])
-
-
-@transaction.atomic
-def collection_entries_remove(
-    *, member: Member, collection: Collection, entries: QuerySet[CollectionEntry]
-) -> int:
-    """Remove object versions from a collection (TAXII 2.1 section 5.7); the count removed.
-
-    Only a writer of the collection may, and only for objects it created or published,
-    except the Forum, which moderates every collection. The stored versions stay (they may
-    be in other collections, and (id, modified) stays taken); republishing one adds it back.
-    """
-    if not collection_can_write(member, collection):
-        raise PublishForbidden(f"You may not write to the collection {collection.id}.")
-    locked = Collection.objects.select_for_update().get(pk=collection.pk)
-    rows = list(
-        entries.filter(collection=locked).values_list(
-            "pk", "stix_id", "stix_object__created_by_ref", "stix_object__publisher"
-        )
-    )
-    if member.kind != MemberKind.FORUM:
-        foreign = sorted(
-            {
-                stix_id
-                for _, stix_id, creator, publisher in rows
-                if creator != member.identity_id and publisher != member.pk
-            }
-        )
-        if foreign:
-            raise PublishForbidden(
-                f"Only the creator of {', '.join(foreign)} or the Forum may delete it."
-            )
-    CollectionEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()
-    _entry_flags_settle(locked, {row[1] for row in rows})
-    return len(rows)
-
-
-def profile_publish(*, forum: Member) -> PublishReport:
-    """Publish, as the Forum, its identity, the official TLP 2.0 markings and the
-    distillation profile's extension definitions (idempotent: stored ones are present).
-    """
-    profile = load_profile()
-    markings = json.loads(
-        resources.files("signatures").joinpath("profile/markings/tlp-2.0.json").read_text()
-    )
-    objects = [profile.forum_identity, *markings, *profile.extension_definitions.values()]
-    # The Forum's identity is a member identity: only the exchange itself may write it.
-    return objects_publish(member=forum, objects=objects, forum_signs=True)
-
-
-def identity_publish(*, member: Member) -> PublishReport:
-    """Publish (a new version of) the member's own STIX identity object.
-
-    The identity carries the member's public keys (the JWK Set of
-    ``/api/v1/members/<id>/jwks.json``) in the signing extension's ``keys`` and is signed by
-    the Forum, which vouches for that key list (docs/signing.md section 11).
-    """
-    previous = StixObject.objects.filter(stix_id=member.identity_id).order_by("-version").first()
-    moment = timezone.now()
-    if previous is not None and previous.modified is not None and moment <= previous.modified:
-        # Two key changes within one millisecond must still make two versions.
-        moment = previous.modified + timedelta(milliseconds=1)
-    now = format_timestamp(moment)
-    identity: dict[str, Any] = (
-        without_signatures(previous.data)
-        if previous is not None
-        else {
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": member.identity_id,
-            "created": now,
-            "created_by_ref": member.identity_id,
-            "name": member.display_name,
-            "identity_class": "organization",
-            "sectors": ["technology"],
-            "description": f"AI-ISAC Exchange member ({member.kind}).",
-        }
-    )
-    identity["modified"] = now
-    keys = member_jwks(member)["keys"]
-    if keys:
-        identity["extensions"] = {
-            **identity.get("extensions", {}),
-            SIGNING_EXTENSION_ID: {"extension_type": "property-extension", "keys": keys},
-        }
-    if member.can_publish:
-        return objects_publish(member=member, objects=[identity], forum_signs=True)
-    # Partners cannot publish, so the Forum publishes their identity objects.
-    forum = Member.objects.forum()
-    identity["created_by_ref"] = forum.identity_id
-    return objects_publish(member=forum, objects=[identity], forum_signs=True)
-
-
-@transaction.atomic
-def collection_create(
-    *,
-    title: str,
-    readers: Sequence[Member],
-    writers: Sequence[Member],
-    api_root: str = "feed",
-    description: str = "",
-    alias: str = "",
-    partners_read_amber_strict: bool = False,
-) -> Collection:
-    """Create a TAXII collection (TAXII 2.1 section 5.2) and grant its readers and writers.
-
-    Partners are read-only, so none may be a writer; the API root must be one the server
-    serves (settings.TAXII_API_ROOTS), or the collection would be unreachable.
-    """
-    if api_root not in settings.TAXII_API_ROOTS:
-        served = ", ".join(settings.TAXII_API_ROOTS)
-        raise ValidationError(f"API root {api_root!r} is not served (TAXII_API_ROOTS: {served}).")
-    read_only = sorted(member.name for member in writers if not member.can_publish)
-    if read_only:
-        raise ValidationError(f"Read-only members cannot be writers: {', '.join(read_only)}.")
-    collection = Collection(
-        title=title,
-        api_root=api_root,
-        description=description,
-        alias=alias,
-        partners_read_amber_strict=partners_read_amber_strict,
-        media_types=[STIX_MEDIA_TYPE],
-    )
-    collection.full_clean()
-    collection.save()
-    collection.readers.set(readers)
-    collection.writers.set(writers)
-    return collection

@@ -14,12 +14,8 @@ from django.http import HttpRequest
 
 from exchange.admin_mixins import ReadOnlyAdminMixin, admin_actors
 from members.models import ApiToken, AuditEvent, KeyState, Member, Membership, SigningKey
-from members.services import (
-    custodial_signing_set,
-    signing_key_revoke,
-    signing_key_rotate,
-    token_revoke,
-)
+from members.services import custodial_signing_set, token_revoke
+from signatures.services import signing_key_revoke, signing_key_rotate
 
 
 class MembershipInline(admin.TabularInline[Membership, Member]):

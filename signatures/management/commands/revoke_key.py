@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.management.base import service_errors
 from members.models import SigningKey
-from members.services import signing_key_revoke
+from signatures.services import signing_key_revoke
 from signatures.validation import ObjectRefused, timestamp_parse
 
 
@@ -20,7 +20,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--kid", required=True, help="The key's RFC 7638 thumbprint.")
+        parser.add_argument(
+            "--kid",
+            required=True,
+            help="The key's RFC 7638 thumbprint; write --kid=KID, as a thumbprint may start "
+            "with '-'.",
+        )
         parser.add_argument("--reason", required=True, help='e.g. "key compromise".')
         parser.add_argument("--at", default=None, help="Revocation time, a STIX timestamp.")
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from members.management.base import MemberCommand
 from members.models import Member
-from members.services import signing_key_register
+from signatures.services import signing_key_register
 
 
 class Command(MemberCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import CommandParser
 
 from members.management.base import MemberCommand
 from members.models import Member
-from members.services import signing_key_rotate
+from signatures.services import signing_key_rotate
 
 
 class Command(MemberCommand):

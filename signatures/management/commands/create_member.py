@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from members.choices import MemberKind
 from members.management.base import service_errors
-from members.services import member_create
+from signatures.services import member_create
 
 
 class Command(BaseCommand):
