@@ -33,10 +33,6 @@ class HasPublishScope(_ScopePermission):
     scope = TokenScope.PUBLISH
 
 
-class HasAdminScope(_ScopePermission):
-    scope = TokenScope.ADMIN
-
-
 class ReadOrPublishByMethod(BasePermission):
     """Safe methods need ``read``; writes need ``publish``."""
 

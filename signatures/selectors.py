@@ -36,10 +36,6 @@ def collections_writable_by(member: Member) -> QuerySet[Collection]:
     return Collection.objects.filter(writers=member)
 
 
-def collection_can_read(member: Member, collection: Collection) -> bool:
-    return collections_readable_by(member).filter(pk=collection.pk).exists()
-
-
 def collection_can_write(member: Member, collection: Collection) -> bool:
     return collections_writable_by(member).filter(pk=collection.pk).exists()
 
@@ -58,8 +54,8 @@ def collections_visible_to(
 
     TAXII 2.1 section 5.2 allows write-only collections (can_read false, can_write true);
     every other collection answers 404, so its existence does not leak. Each carries the
-    member's ``can_read`` and ``can_write``, from the same rules as ``collection_can_read``
-    and ``collection_can_write``, so that one query answers both whether the collection
+    member's ``can_read`` and ``can_write``, from the same rules as ``collections_readable_by``
+    and ``collections_writable_by``, so that one query answers both whether the collection
     exists for the caller and what it may do with it.
     """
     here = OuterRef("pk")
