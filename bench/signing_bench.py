@@ -37,9 +37,9 @@ django_start()
 from django.test import Client  # noqa: E402
 
 from members.keystore import forum_signer  # noqa: E402
+from signatures.object_signing import PublishSigning  # noqa: E402
 from signatures.sdk import jss  # noqa: E402
 from signatures.services import signing_key_register  # noqa: E402
-from signatures.signing import PublishSigning  # noqa: E402
 
 
 def indicator(creator: str, n: int) -> dict[str, Any]:

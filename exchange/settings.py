@@ -128,7 +128,7 @@ MIDDLEWARE = [
     # Frees the member's concurrency slot once the response is complete (docs/api.md).
     "exchange.throttling.ConcurrencyReleaseMiddleware",
     # Innermost, so it signs the body exactly as the view rendered it (docs/signing.md s. 6).
-    "exchange.middleware.ResponseSigningMiddleware",
+    "exchange.response_signing.ResponseSigningMiddleware",
 ]
 
 ROOT_URLCONF = "exchange.urls"

@@ -53,9 +53,9 @@ from signatures.models import (
     StixObject,
     StixObjectQuerySet,
 )
+from signatures.object_signing import SignatureChecker, Verification
 from signatures.sdk.indicators import pattern_for
 from signatures.selectors import objects_visible_to
-from signatures.signing import SignatureChecker, Verification
 from signatures.stix_types import SCO_TYPES
 
 #: The Forum's curated collection for partners (created on the first release).

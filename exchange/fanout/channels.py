@@ -21,7 +21,7 @@ from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import MEDIA_TYPE_TAXII_V21, Collection
 
 from exchange.api.renderers import stored_json
-from exchange.fanout import webhook
+from exchange.fanout import webhook_signing
 from signatures.models import STIX_MEDIA_TYPE
 
 USER_AGENT = "ai-isac-exchange-fanout/1"
@@ -91,10 +91,10 @@ def webhook_send(
     headers = {
         "Content-Type": STIX_MEDIA_TYPE,
         "User-Agent": USER_AGENT,
-        webhook.SIGNATURE_HEADER: webhook.signature_header(secret, body),
-        webhook.DELIVERY_HEADER: delivery_id,
-        webhook.SUBSCRIPTION_HEADER: subscription_id,
-        webhook.ATTEMPT_HEADER: str(attempt),
+        webhook_signing.SIGNATURE_HEADER: webhook_signing.signature_header(secret, body),
+        webhook_signing.DELIVERY_HEADER: delivery_id,
+        webhook_signing.SUBSCRIPTION_HEADER: subscription_id,
+        webhook_signing.ATTEMPT_HEADER: str(attempt),
     }
     try:
         # No redirects: a redirect would send signed threat data to a URL nobody vetted.

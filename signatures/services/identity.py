@@ -25,13 +25,13 @@ from members.models import KeyState, Member, SigningKey
 from members.selectors import member_jwks
 from members.services import audit_record
 from signatures.models import StixObject
+from signatures.object_signing import without_signatures
 from signatures.sdk import jss
 from signatures.sdk.constants import FORUM_IDENTITY_ID, SIGNING_EXTENSION_ID
 from signatures.sdk.jss import format_timestamp
 from signatures.sdk.profile import load_profile
 from signatures.selectors import collection_default
 from signatures.services.publish import PublishReport, objects_publish
-from signatures.signing import without_signatures
 
 
 def profile_publish(*, forum: Member) -> PublishReport:

@@ -25,10 +25,10 @@ from signatures.models import (
     ObjectRecipient,
     StixObject,
 )
+from signatures.object_signing import PublishSigning
 from signatures.sdk.constants import TLP2_EXTENSION_ID, TLP2_LEVELS
 from signatures.selectors import collection_can_write, collection_default, objects_visible_to
 from signatures.services.collections import PublishForbidden, entries_add
-from signatures.signing import PublishSigning
 from signatures.validation import (
     ObjectRefused,
     PreparedObject,
@@ -106,7 +106,7 @@ def objects_publish(
 
     A refused object never blocks the others; re-sending a stored (id, modified) is a no-op
     reported as ``present``. Each object is stored as it is served, signed
-    (``signatures.signing``): verified if it came signed, else signed with the member's
+    (``signatures.object_signing``): verified if it came signed, else signed with the member's
     custodial key. ``via_forum`` re-publishes the objects anonymously as the Forum's;
     ``forum_signs`` is for objects the exchange writes itself (members' identity objects and
     the profile), the only ones that may carry a member identity or a key list.

@@ -13,10 +13,10 @@ from rest_framework.test import APIClient
 from members.models import Member
 from members.selectors import member_jwks
 from signatures.models import StixObject
+from signatures.object_signing import without_signatures
 from signatures.sdk import builder, jss
 from signatures.sdk.constants import PROMPT_PATTERN_EXTENSION_ID, TLP2_LEVELS
 from signatures.sdk.profile import load_profile
-from signatures.signing import without_signatures
 from tests import stix_samples as samples
 
 URL = "/api/v1/objects/"

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import Collection, StixObject
+from signatures.object_signing import without_signatures
 from signatures.sdk.constants import (
     SIGNING_EXTENSION_ID,
     TLP2_CLEAR,
@@ -20,7 +21,6 @@ from signatures.sdk.constants import (
     TLP2_GREEN,
 )
 from signatures.services import collection_create
-from signatures.signing import without_signatures
 from tests import stix_samples as samples
 from tests.conftest import LAB_A_ID, LAB_B_ID
 from tests.exchange.taxii.conftest import TAXII, Taxii, collection_url

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import CollectionEntry, StixObject
-from signatures.signing import without_signatures
+from signatures.object_signing import without_signatures
 from tests import stix_samples as samples
 
 URL = "/api/v1/objects/"

@@ -13,9 +13,9 @@ from django.test import Client
 from exchange.console.selectors import QueueFilters, forum_member, queue_objects, queue_rows
 from members.models import Member
 from signatures.models import StixObject
+from signatures.object_signing import SignatureChecker
 from signatures.sdk.constants import TLP2_AMBER, TLP2_EXTENSION_ID
 from signatures.sdk.profile import load_profile
-from signatures.signing import SignatureChecker
 from tests import stix_samples
 from tests.exchange.console.conftest import publish
 

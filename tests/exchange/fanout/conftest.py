@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from exchange.fanout import webhook
+from exchange.fanout import webhook_signing
 from members.models import Member
 from signatures.services import objects_publish
 from tests import stix_samples as samples
@@ -190,8 +190,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             hit = Received(
-                delivery_id=self.headers.get(webhook.DELIVERY_HEADER, ""),
-                signature=self.headers.get(webhook.SIGNATURE_HEADER, ""),
+                delivery_id=self.headers.get(webhook_signing.DELIVERY_HEADER, ""),
+                signature=self.headers.get(webhook_signing.SIGNATURE_HEADER, ""),
                 body=body,
             )
             with receiver.lock:
@@ -202,8 +202,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 time.sleep(delay)
             if 200 <= status < 300:
                 try:
-                    webhook.signature_verify(receiver.secret, hit.signature, body)
-                except webhook.SignatureInvalid:
+                    webhook_signing.signature_verify(receiver.secret, hit.signature, body)
+                except webhook_signing.SignatureInvalid:
                     status = 401
                 else:
                     with receiver.lock:

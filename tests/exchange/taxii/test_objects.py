@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from members.models import Member
 from signatures.models import Collection, CollectionEntry, StixObject
-from signatures.signing import without_signatures
+from signatures.object_signing import without_signatures
 from tests.exchange.taxii.conftest import (
     TAXII,
     Taxii,

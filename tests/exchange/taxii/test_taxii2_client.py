@@ -10,7 +10,7 @@ from taxii2client.v21 import Server, as_pages
 
 from members.models import Member
 from signatures.models import Collection
-from signatures.signing import without_signatures
+from signatures.object_signing import without_signatures
 from tests.exchange.taxii.conftest import indicator
 from tests.factories import token_for
 

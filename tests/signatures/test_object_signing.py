@@ -17,10 +17,10 @@ from rest_framework.test import APIClient
 from members.models import KeyState, Member, SigningKey
 from members.services import custodial_signing_set
 from signatures.models import StixObject
+from signatures.object_signing import PublishSigning
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_GREEN
 from signatures.services import signing_key_register, signing_key_revoke, signing_key_rotate
-from signatures.signing import PublishSigning
 from signatures.validation import PublishContext, object_prepare
 from tests import stix_samples as samples
 from tests.signatures import docs_verifier
