@@ -10,16 +10,15 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from exchange.admin_mixins import ReadOnlyAdminMixin, admin_actors
-from signatures.access import (
+from signatures.models import Collection, StixObject
+from signatures.services.collections import (
     COLLECTION_FIELDS,
     api_root_check,
-    collection_create_record,
+    collection_create,
     collection_grants_set,
     collection_update,
     writers_check,
 )
-from signatures.models import Collection, StixObject
-from signatures.services import collection_create
 
 
 class CollectionForm(forms.ModelForm[Collection]):
@@ -41,8 +40,8 @@ class CollectionForm(forms.ModelForm[Collection]):
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin[Collection]):
-    """Collections through ``signatures.access``: every grant and setting change is checked
-    and audited as in the console and the command line."""
+    """Collections through ``signatures.services.collections``: every grant and setting
+    change is checked and audited as in the console and the command line."""
 
     form = CollectionForm
     list_display = ["title", "api_root", "id", "is_default", "partners_read_amber_strict"]
@@ -61,8 +60,9 @@ class CollectionAdmin(admin.ModelAdmin[Collection]):
                 collection=obj, readers=readers, writers=writers, **admin_actors(request)
             )
             return
-        created = collection_create(readers=readers, writers=writers, **options)
-        collection_create_record(collection=created, **admin_actors(request))
+        created = collection_create(
+            readers=readers, writers=writers, **options, **admin_actors(request)
+        )
         # The admin's messages and log entry name the collection the service made.
         obj.pk = created.pk
         obj.created_at = created.created_at

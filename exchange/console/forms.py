@@ -13,9 +13,9 @@ from exchange.console.services.forum_objects import forum_campaigns
 from exchange.console.services.triage import TLP_RESTRICT_CHOICES
 from members.choices import TokenScope
 from members.models import Member
-from signatures.access import GRANT_ROLES
 from signatures.choices import TlpLevel
 from signatures.sdk.constants import DISTILLATION_PHASES
+from signatures.services.collections import GRANT_ROLES
 
 _ANY = ("", "Any")
 #: The TLP filter's value for unmarked objects (whose column holds "").

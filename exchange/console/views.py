@@ -27,9 +27,9 @@ from exchange.console.services import access, forum_objects, triage
 from exchange.fanout.models import Delivery
 from members import services as member_services
 from members.models import ApiToken, Member, SigningKey
-from signatures.access import collection_grant_set
 from signatures.models import Collection
 from signatures.services import signing_key_revoke, signing_key_rotate
+from signatures.services.collections import collection_grant_set
 
 QUEUE_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 100

@@ -24,7 +24,6 @@ from exchange.console.services.forum_objects import (
 from members.choices import MemberKind
 from members.models import Member
 from members.services import audit_record
-from signatures.access import collection_create_record
 from signatures.choices import TlpLevel, tlp_rank
 from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.selectors import partners_may_be_served
@@ -92,9 +91,6 @@ def partner_feed_ensure(*, forum: Member, user: User) -> Collection:
         api_root=settings.TAXII_API_ROOTS[0],
         readers=readers,
         writers=[forum],
-    )
-    collection_create_record(
-        collection=feed,
         actor_member=forum,
         actor_user=user,
         note="created by the first release to partners",

@@ -9,7 +9,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from members.models import Member
-from signatures.access import collection_create_record
 from signatures.services import collection_create
 
 
@@ -49,8 +48,8 @@ class Command(BaseCommand):
                 description=options["description"],
                 alias=options["alias"],
                 partners_read_amber_strict=options["partners_read_amber_strict"],
+                note="manage.py create_collection",
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        collection_create_record(collection=collection, note="manage.py create_collection")
         self.stdout.write(str(collection.id))
