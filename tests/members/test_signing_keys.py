@@ -175,48 +175,6 @@ def test_it_refuses_a_jwk_that_holds_the_private_key(lab_a: Member, tmp_path: Pa
         call_command("register_key", "--member", "lab-a", "--jwk", str(jwk_file))
 
 
-def test_it_registers_a_key_through_the_api_with_the_publish_scope(
-    lab_a: Member, client_for: Callable[..., APIClient]
-) -> None:
-    private_key = Ed25519PrivateKey.generate()
-    jwk = jss.public_jwk(private_key.public_key())
-    url = "/api/v1/members/me/keys/"
-    read_only = client_for(lab_a, "read").post(url, data=jwk, format="json")
-    assert read_only.status_code == 403
-    response = client_for(lab_a, "publish").post(url, data=jwk, format="json")
-    assert response.status_code == 201, response.content
-    assert response.json()["kid"] == jwk["kid"]
-    assert response.json()["signee"] == lab_a.identity_id
-    event = AuditEvent.objects.get(action="signing-key-register", target=jwk["kid"])
-    assert event.actor_member == lab_a
-    again = client_for(lab_a, "publish").post(url, data=jwk, format="json")
-    assert again.status_code == 400
-    assert "registered already" in again.json()["description"]
-
-
-@pytest.mark.parametrize("reader", ["lab_b", "partner", "forum"])
-def test_it_serves_each_members_key_set_to_every_reader(
-    reader: str,
-    request: pytest.FixtureRequest,
-    lab_a: Member,
-    client_for: Callable[..., APIClient],
-) -> None:
-    client = client_for(request.getfixturevalue(reader), "read")
-    response = client.get(f"/api/v1/members/{lab_a.identity_id}/jwks.json")
-    assert response.status_code == 200
-    (jwk,) = response.json()["keys"]
-    assert jwk["kid"] == SigningKey.objects.get(member=lab_a).kid
-    assert jwk["signee"] == lab_a.identity_id and "d" not in jwk
-
-
-def test_it_answers_404_for_an_unknown_identity_and_401_without_a_token(
-    lab_a: Member, client_for: Callable[..., APIClient]
-) -> None:
-    unknown = "/api/v1/members/identity--00000000-0000-4000-8000-000000000000/jwks.json"
-    assert client_for(lab_a, "read").get(unknown).status_code == 404
-    assert APIClient().get(f"/api/v1/members/{lab_a.identity_id}/jwks.json").status_code == 401
-
-
 def test_it_keeps_the_audit_log_append_only(lab_a: Member) -> None:
     event = AuditEvent.objects.filter(target=SigningKey.objects.get(member=lab_a).kid).first()
     assert event is not None
