@@ -158,3 +158,27 @@ def custodial_signing_set(
         after={"custodial_signing": enabled},
     )
     return member
+
+
+@transaction.atomic
+def amber_strict_recipients_set(
+    *,
+    member: Member,
+    recipients: list[Member],
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
+) -> None:
+    """Set the members whose people may read ``member``'s TLP:AMBER+STRICT objects."""
+    before = sorted(member.amber_strict_recipients.values_list("name", flat=True))
+    after = sorted(recipient.name for recipient in recipients)
+    if before == after:
+        return
+    member.amber_strict_recipients.set(recipients)
+    audit_record(
+        action="amber-strict-recipients-set",
+        target=member.name,
+        actor_member=actor_member,
+        actor_user=actor_user,
+        before={"recipients": before},
+        after={"recipients": after},
+    )

@@ -7,6 +7,8 @@ here, and the changes are admin actions that call the service.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -14,8 +16,8 @@ from django.http import HttpRequest
 
 from exchange.admin_mixins import ReadOnlyAdminMixin, admin_actors
 from members.models import ApiToken, AuditEvent, KeyState, Member, Membership, SigningKey
-from members.services import custodial_signing_set, token_revoke
-from signatures.services import signing_key_revoke, signing_key_rotate
+from members.services import amber_strict_recipients_set, custodial_signing_set, token_revoke
+from signatures.services import member_create, signing_key_revoke, signing_key_rotate
 
 
 class MembershipInline(admin.TabularInline[Membership, Member]):
@@ -40,6 +42,39 @@ class MemberAdmin(admin.ModelAdmin[Member]):
     filter_horizontal = ["amber_strict_recipients"]
     inlines = [MembershipInline]
     actions = ["rotate_key", "custodial_on", "custodial_off"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> list[str]:
+        # The kind is the member's privileges and the name its account: both are set once,
+        # by member_create, which also grants the feed and publishes the identity.
+        fixed = ["name", "kind"] if obj is not None else []
+        return [*fixed, *self.readonly_fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return False  # its objects, keys and audit trail name it for good
+
+    def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["display_name", "rate_limit_per_minute", "concurrency_limit"])
+            return
+        created = member_create(
+            name=obj.name, kind=obj.kind, display_name=obj.display_name, **admin_actors(request)
+        )
+        # The admin's messages and log entry name the member the service made.
+        obj.pk, obj.identity_id, obj.created_at = (
+            created.pk,
+            created.identity_id,
+            created.created_at,
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        member = form.instance
+        amber_strict_recipients_set(
+            member=member,
+            recipients=list(form.cleaned_data["amber_strict_recipients"]),
+            **admin_actors(request),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.action(description="Rotate the custodial signing key")
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:

@@ -92,14 +92,20 @@ def identity_publish(*, member: Member) -> PublishReport:
 
 @transaction.atomic
 def member_create(
-    *, name: str, kind: str, display_name: str = "", identity_id: str | None = None
+    *,
+    name: str,
+    kind: str,
+    display_name: str = "",
+    identity_id: str | None = None,
+    actor_member: Member | None = None,
+    actor_user: User | None = None,
 ) -> Member:
     """Create a member, grant it the default feed and publish its STIX ``identity``.
 
     Everything or nothing: a lab created before the Forum exists is refused (ForumMissing)
-    rather than left without a signed identity.
+    rather than left without a signed identity. The member's kind decides its privileges
+    (least privilege per kind), so it is set here once and never changed afterwards.
     """
-
     if kind not in MemberKind.values:
         raise ValidationError(f"kind must be one of {', '.join(MemberKind.values)}, not {kind!r}")
     if Member.objects.filter(name=name).exists():
@@ -117,6 +123,13 @@ def member_create(
     )
     member.full_clean()
     member.save()
+    audit_record(
+        action="member-create",
+        target=member.name,
+        actor_member=actor_member,
+        actor_user=actor_user,
+        after={"kind": member.kind, "identity_id": member.identity_id},
+    )
     feed = collection_default()
     feed.readers.add(member)
     if member.can_publish:

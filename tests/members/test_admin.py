@@ -12,7 +12,7 @@ from django.test import Client
 from exchange.fanout.models import Subscription, SubscriptionStatus
 from members.models import ApiToken, AuditEvent, Member, Membership
 from members.services import token_issue, token_revoke
-from signatures.models import Collection
+from signatures.models import Collection, StixObject
 from signatures.selectors import collection_default
 
 PASSWORD = "correct horse battery staple 42"
@@ -212,3 +212,55 @@ def test_it_creates_and_changes_subscriptions_through_the_services(
     )
     paused = AuditEvent.objects.get(action="subscription-pause")
     assert paused.after == {"status": "paused"} and paused.actor_user == operator
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+def test_it_creates_a_member_through_onboarding(admin_browser: Client, operator: User) -> None:
+    response = admin_browser.post(
+        "/admin/members/member/add/",
+        {
+            "name": "lab-z",
+            "display_name": "Lab Z",
+            "kind": "lab",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    member = Member.objects.get(name="lab-z")
+    assert StixObject.objects.filter(stix_id=member.identity_id).exists()  # identity published
+    assert collection_default().writers.filter(pk=member.pk).exists()  # feed granted
+    event = AuditEvent.objects.get(action="member-create", target="lab-z")
+    assert event.actor_user == operator and event.after == {
+        "kind": "lab",
+        "identity_id": member.identity_id,
+    }
+
+
+def test_it_never_changes_a_members_kind_and_audits_its_amber_strict_set(
+    admin_browser: Client, lab_a: Member, lab_b: Member
+) -> None:
+    response = admin_browser.post(
+        f"/admin/members/member/{lab_a.pk}/change/",
+        {
+            "name": "lab-a",
+            "display_name": "Lab A",
+            "kind": "forum",
+            "amber_strict_recipients": [lab_b.pk],
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    lab_a.refresh_from_db()
+    assert lab_a.kind == "lab" and lab_a.display_name == "Lab A"
+    assert list(lab_a.amber_strict_recipients.all()) == [lab_b]
+    event = AuditEvent.objects.get(action="amber-strict-recipients-set", target="lab-a")
+    assert (event.before, event.after) == ({"recipients": []}, {"recipients": ["lab-b"]})
+    assert admin_browser.get(f"/admin/members/member/{lab_a.pk}/delete/").status_code == 403
