@@ -308,18 +308,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Fan-out (docs/fanout.md) ---------------------------------------------------------------
 
-#: The fan-out heartbeat, the one periodic task: it drains the outbox and re-queues any
-#: subscription whose pump was lost (dead worker, broker outage). Publishes also queue it at
-#: once, so this interval bounds the delay only when that kick was lost. Expired copies are
-#: dropped, so a worker back from an outage does not run a backlog of heartbeats.
+#: The fan-out heartbeat (CELERY_BEAT_SCHEDULE below): it drains the outbox and re-queues
+#: any subscription whose pump was lost (dead worker, broker outage). Publishes also queue it
+#: at once, so this interval bounds the delay only when that kick was lost.
 FANOUT_HEARTBEAT_MS = envint("FANOUT_HEARTBEAT_MS", 1000)
-CELERY_BEAT_SCHEDULE = {
-    "fanout-heartbeat": {
-        "task": "fanout.dispatch",
-        "schedule": FANOUT_HEARTBEAT_MS / 1000,
-        "options": {"expires": max(5.0, 5 * FANOUT_HEARTBEAT_MS / 1000)},
-    },
-}
 #: Allow plain http:// webhook and TAXII push URLs to any host (tests; DEBUG allows it too).
 FANOUT_ALLOW_HTTP = envbool("FANOUT_ALLOW_HTTP", "false")
 #: Attempts before a delivery is dead-lettered.
@@ -381,9 +373,29 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["exchange.throttling.MemberThrottl
 #: A TAXII Add Objects of more objects than this is stored and published by a Celery task:
 #: the answer is 202 at once with a ``pending`` status (TAXII 2.1 section 4.3).
 TAXII_ASYNC_OBJECTS = envint("TAXII_ASYNC_OBJECTS", 100)
-#: A pending status untouched for this long is queued again when its owner reads it (its
-#: task was lost with the broker or its worker); also the lease of a task working on it.
+#: A pending status untouched for this long is queued again, when its owner reads it or by
+#: the periodic sweep (its task was lost with the broker or its worker); also the lease of a
+#: task working on it.
 TAXII_ASYNC_STALE_SECONDS = envint("TAXII_ASYNC_STALE_SECONDS", 300)
+
+# --- Periodic tasks (run by the worker's --beat; one beat per deployment) --------------------
+
+#: Expired copies are dropped, so a worker back from an outage does not run a backlog.
+CELERY_BEAT_SCHEDULE = {
+    # Every FANOUT_HEARTBEAT_MS: dispatch the outbox and restart lost subscription pumps.
+    "fanout-heartbeat": {
+        "task": "fanout.dispatch",
+        "schedule": FANOUT_HEARTBEAT_MS / 1000,
+        "options": {"expires": max(5.0, 5 * FANOUT_HEARTBEAT_MS / 1000)},
+    },
+    # Every half TAXII_ASYNC_STALE_SECONDS: queue again the large Add Objects requests whose
+    # task was lost, so one is finished within 1.5 times that even if nobody reads its status.
+    "taxii-status-sweep": {
+        "task": "taxii.status_sweep",
+        "schedule": max(1.0, TAXII_ASYNC_STALE_SECONDS / 2),
+        "options": {"expires": max(5.0, TAXII_ASYNC_STALE_SECONDS / 2)},
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------
 

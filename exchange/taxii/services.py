@@ -199,6 +199,19 @@ def status_requeue_stale(*, status: Status) -> bool:
     return bool(requeued)
 
 
+def statuses_requeue_stale(*, limit: int = 100) -> int:
+    """Queue again the pending statuses whose task was lost, oldest first; how many.
+
+    The periodic sweep (settings.CELERY_BEAT_SCHEDULE): a request is finished even when its
+    owner never reads its status. ``limit`` bounds one sweep's work; the next takes the rest.
+    """
+    stale = Status.objects.filter(_stale(timezone.now()), status=StatusState.PENDING)
+    return sum(
+        status_requeue_stale(status=status)
+        for status in stale.order_by("request_timestamp")[:limit]
+    )
+
+
 def status_process(*, status_id: str) -> None:
     """Publish a pending request's objects and complete its status (the task's work).
 

@@ -2,7 +2,8 @@
 
 Thin, as the fan-out's: it takes the status id and calls the service, which claims the
 status so that a second run does nothing. Acknowledged late: a task lost with its worker is
-delivered again; one lost with the broker is queued again when the owner reads the status.
+delivered again; one lost with the broker is queued again when the owner reads the status,
+or by the periodic sweep.
 """
 
 from __future__ import annotations
@@ -27,3 +28,9 @@ from exchange.taxii import services
 def status_process(status_id: str) -> None:
     """Publish the objects of a pending Add Objects request and complete its status."""
     services.status_process(status_id=status_id)
+
+
+@shared_task(name="taxii.status_sweep", ignore_result=True)  # type: ignore[untyped-decorator]
+def status_sweep() -> None:
+    """Queue again the pending requests whose task was lost (settings.CELERY_BEAT_SCHEDULE)."""
+    services.statuses_requeue_stale()

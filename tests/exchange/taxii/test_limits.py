@@ -341,3 +341,23 @@ def test_it_deletes_for_a_reader_that_writes(
     url = collection_url(private, f"objects/{indicator('', 1)['id']}/")
     assert taxii_for(lab_a, "read", "publish").delete(url).status_code == 200
     assert not CollectionEntry.objects.filter(collection=private).exists()
+
+
+def test_it_sweeps_stale_pending_statuses_nobody_reads(
+    lab_a: Member,
+    shared: Collection,
+    taxii_for: Callable[..., Taxii],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    settings: Any,
+) -> None:
+    pending = post_large(taxii_for(lab_a), shared, lab_a, django_capture_on_commit_callbacks)
+    queued = Status.objects.get(pk=pending["id"]).queued_at
+    tasks.status_sweep()
+    assert Status.objects.get(pk=pending["id"]).queued_at == queued
+
+    settings.TAXII_ASYNC_STALE_SECONDS = 0
+    tasks.status_sweep()
+
+    requeued = Status.objects.get(pk=pending["id"])
+    assert requeued.queued_at is not None and queued is not None and requeued.queued_at > queued
+    assert "taxii-status-sweep" in settings.CELERY_BEAT_SCHEDULE
