@@ -14,6 +14,8 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         # Before any URLconf is imported, whichever loads first (tests import some directly).
         register_converter(SegmentConverter, "segment")
+        # drf-spectacular finds its extensions by their import.
+        import exchange.api.schema  # noqa: F401
 
 
 class ForumAdminConfig(admin_apps.AdminConfig):

@@ -111,7 +111,7 @@ class ObjectListView(APIView):
 class ObjectDetailView(APIView):
     """``/api/v1/objects/<id>/``: every visible version of one object, oldest first."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="api_v1_object_versions", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, object_id: str) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         versions = list(

@@ -15,11 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django_stubs_ext import WithAnnotations
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from exchange.api.pagination import Page
+from exchange.api.schema import JsonObjectSchema
 from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
 from exchange.taxii.pagination import entries_page
@@ -34,6 +36,7 @@ def object_not_found(object_id: str) -> exceptions.NotFound:
 
 
 class TaxiiView(APIView):
+    schema = JsonObjectSchema()
     renderer_classes = [TaxiiRenderer]
     parser_classes = [TaxiiParser]
     content_negotiation_class = TaxiiContentNegotiation
@@ -116,6 +119,7 @@ class TaxiiView(APIView):
         return page
 
 
+@extend_schema(exclude=True)  # a catch-all for wrong paths, not an operation
 class NotFoundView(TaxiiView):
     """Any other path under TAXII answers 404 as a TAXII error, not Django's HTML page."""
 

@@ -126,15 +126,14 @@ def _check_deploy(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def _security_issues(result: subprocess.CompletedProcess[str]) -> set[str]:
-    # Django's deployment checks; drf-spectacular adds its schema warnings to --deploy too,
-    # which are about the API description, not the deployment.
     return set(re.findall(r"\((security\.[EW]\d+)\)", result.stdout + result.stderr))
 
 
 def test_check_deploy_is_clean_with_the_documented_production_variables() -> None:
     result = _check_deploy(PRODUCTION)
     assert result.returncode == 0, result.stderr
-    assert _security_issues(result) == set()
+    # Not a single warning, the API schema's included (exchange/api/schema.py).
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
 
 
 def test_check_deploy_names_what_the_laptop_defaults_leave_off() -> None:

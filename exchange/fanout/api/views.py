@@ -90,6 +90,7 @@ class SubscriptionDetailView(APIView):
             raise _validation_error(exc) from exc
         return Response(SubscriptionSerializer(subscription).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, subscription_id: str) -> Response:
         services.subscription_delete(
             subscription=_subscription(request, subscription_id), actor_member=_caller(request)
