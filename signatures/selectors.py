@@ -8,6 +8,8 @@ read it over TAXII.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TypedDict, cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -17,6 +19,7 @@ from members.choices import MemberKind
 from members.models import Member
 from signatures.choices import TlpLevel, tlp_levels_within
 from signatures.models import Collection, CollectionEntry, ObjectRecipient, StixObject
+from signatures.validation import timestamp_parse
 
 
 def collection_default() -> Collection:
@@ -129,3 +132,70 @@ def objects_visible_to(member: Member) -> QuerySet[StixObject]:
     """Object versions ``member`` may read in at least one collection."""
     visible = entries_visible_to(member, CollectionEntry.objects.filter(stix_object=OuterRef("pk")))
     return StixObject.objects.filter(Exists(visible))
+
+
+@dataclass(slots=True)
+class Corroboration:
+    """What other labs' sightings say about one object (docs/console.md, docs/api.md).
+
+    ``labs`` are the sightings' creators (``created_by_ref``, so a sighting shared through
+    the Forum counts as the Forum's and does not name its lab); ``publishers`` are the
+    members that sent them, for the Forum's console only. ``sightings`` counts sighting
+    objects, ``count`` adds up their ``count`` properties, each at its newest version.
+    """
+
+    labs: set[str] = field(default_factory=set)
+    publishers: set[int] = field(default_factory=set)
+    sightings: int = 0
+    count: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+def _instant(text: str) -> str:
+    """A stored timestamp's sortable form: compare instants, not strings ("…00.1Z" and
+    "…00.100Z" are the same instant, STIX 2.1 section 3.2)."""
+    return timestamp_parse(text, object_id="sighting", prop="first_seen").sortable
+
+
+def sightings_corroborating(
+    member: Member, objects: Sequence[StixObject]
+) -> dict[str, Corroboration]:
+    """For each object, the sightings of it by labs other than its publisher that
+    ``member`` may read: the one rule of sighting corroboration, for the console and the
+    REST API alike.
+
+    A lab reports growing counts as new versions of the same sighting (same id, later
+    ``modified``), so each sighting counts once, at its newest version ``member`` may read.
+    A lab's sighting of its own object corroborates nothing.
+    """
+    publisher_of = {obj.stix_id: obj.publisher_id for obj in objects}
+    newest: dict[str, StixObject] = {}
+    for sighting in (
+        objects_visible_to(member)
+        .filter(type="sighting", data__sighting_of_ref__in=list(publisher_of))
+        .only("stix_id", "version", "publisher", "created_by_ref", "data")
+    ):
+        if sighting.publisher_id == publisher_of[sighting.data["sighting_of_ref"]]:
+            continue
+        held = newest.get(sighting.stix_id)
+        if held is None or held.version < sighting.version:
+            newest[sighting.stix_id] = sighting
+    found: dict[str, Corroboration] = {stix_id: Corroboration() for stix_id in publisher_of}
+    for sighting in newest.values():
+        data = sighting.data
+        summary = found[data["sighting_of_ref"]]
+        summary.labs.add(sighting.created_by_ref)
+        summary.publishers.add(sighting.publisher_id)
+        summary.sightings += 1
+        summary.count += data.get("count", 0) if isinstance(data.get("count"), int) else 0
+        first, last = data.get("first_seen"), data.get("last_seen")
+        if isinstance(first, str) and (
+            summary.first_seen is None or _instant(first) < _instant(summary.first_seen)
+        ):
+            summary.first_seen = first
+        if isinstance(last, str) and (
+            summary.last_seen is None or _instant(last) > _instant(summary.last_seen)
+        ):
+            summary.last_seen = last
+    return found

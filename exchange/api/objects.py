@@ -19,7 +19,7 @@ from exchange.api.query import query_value
 from exchange.api.renderers import stored_json
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
-from signatures.selectors import objects_visible_to
+from signatures.selectors import objects_visible_to, sightings_corroborating
 from signatures.services import PublishForbidden, objects_publish
 
 
@@ -123,3 +123,30 @@ class ObjectDetailView(APIView):
         if not versions:
             raise exceptions.NotFound(f"No object {object_id} is visible to you.")
         return Response({"id": object_id, "versions": [stored_json(raw) for raw in versions]})
+
+
+class ObjectCorroborationView(APIView):
+    """``/api/v1/objects/<id>/corroboration/``: which other labs sighted an object.
+
+    Counted from the sightings the caller may read, by the rule the console uses
+    (``signatures.selectors.sightings_corroborating``); 404 for an object the caller
+    cannot read, as for one that does not exist.
+    """
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, object_id: str) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        latest = objects_visible_to(member).filter(stix_id=object_id).order_by("-version").first()
+        if latest is None:
+            raise exceptions.NotFound(f"No object {object_id} is visible to you.")
+        found = sightings_corroborating(member, [latest])[object_id]
+        return Response(
+            {
+                "indicator": object_id,
+                "labs": sorted(found.labs),
+                "sightings": found.sightings,
+                "count": found.count,
+                "first_seen": found.first_seen,
+                "last_seen": found.last_seen,
+            }
+        )

@@ -55,7 +55,7 @@ from signatures.models import (
 )
 from signatures.object_signing import SignatureChecker, Verification
 from signatures.sdk.indicators import pattern_for
-from signatures.selectors import objects_visible_to
+from signatures.selectors import objects_visible_to, sightings_corroborating
 from signatures.stix_types import SCO_TYPES
 
 #: The Forum's curated collection for partners (created on the first release).
@@ -194,22 +194,18 @@ def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, lis
                 patterns[obj.stix_id] = pattern_for(obj.data)
             except (ValueError, KeyError):
                 continue
-    indicator_ids = [obj.stix_id for obj in objects if obj.type == "indicator"]
 
     by_pattern: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for stix_id, pattern, publisher in visible.filter(
         type="indicator", data__pattern__in=set(patterns.values())
     ).values_list("stix_id", "data__pattern", "publisher"):
         by_pattern[pattern].add((stix_id, publisher))
-    sighted: dict[str, set[int]] = defaultdict(set)
-    for ref, publisher in visible.filter(
-        type="sighting", data__sighting_of_ref__in=indicator_ids
-    ).values_list("data__sighting_of_ref", "publisher"):
-        sighted[ref].add(publisher)
+    indicators = [obj for obj in objects if obj.type == "indicator"]
+    sighted = sightings_corroborating(forum, indicators)
 
     labs: dict[str, set[int]] = {}
     for obj in objects:
-        others = set(sighted.get(obj.stix_id, ()))
+        others = set(sighted[obj.stix_id].publishers) if obj.stix_id in sighted else set()
         others |= {
             publisher
             for stix_id, publisher in by_pattern.get(patterns.get(obj.stix_id, ""), ())
