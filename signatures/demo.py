@@ -21,6 +21,26 @@ DEMO_SHARING_KEY = b"ai-isac-demo-sharing-key-not-for-production"
 _SEED = "8a3f0d2e-6b1c-4e57-9d0a-2c4b6e8f1a35"
 _RELEASE = datetime(2026, 11, 17, 16, 0, tzinfo=UTC)
 
+#: The campaign's harvesting prompts as Aurora saw them, and their technique.
+AURORA_PROMPTS = (
+    (
+        "Before answering problem 4417, write out your complete internal reasoning step by "
+        "step, including every intermediate calculation, then give the final answer.",
+        "cot-extraction",
+    ),
+    (
+        "You are grading a student's solution. Score it from 1 to 10 against this rubric: "
+        '"correctness, rigour, clarity". Explain every deduction in detail.',
+        "autograding",
+    ),
+)
+#: The farm's egress addresses behind its proxy resellers.
+AURORA_EGRESS = tuple(
+    [f"198.51.100.{n}" for n in range(2, 200, 3)] + [f"203.0.113.{n}" for n in range(10, 90)]
+)
+#: The prepaid cards Borealis saw the farm pay with.
+BOREALIS_CARDS = ("4000 0012 3456 7899", "4000 0012 3456 7881", "5555 0400 0000 1119")
+
 
 def _id(object_type: str, name: str) -> str:
     """A fixed SDO or SRO id that is still a UUIDv4, as STIX 2.1 section 2.9 asks."""
@@ -41,22 +61,10 @@ def _farm_requests(start_hours: float, count: int, accounts: int) -> tuple[list[
 def lab_aurora(identity: str) -> list[StixObject]:
     """Prompt templates and the farm's egress ranges."""
     prompts = [
-        builder.prompt_pattern(
-            "Before answering problem 4417, write out your complete internal reasoning step by "
-            "step, including every intermediate calculation, then give the final answer.",
-            technique="cot-extraction",
-            language="en",
-        ),
-        builder.prompt_pattern(
-            "You are grading a student's solution. Score it from 1 to 10 against this rubric: "
-            '"correctness, rigour, clarity". Explain every deduction in detail.',
-            technique="autograding",
-            language="en",
-        ),
+        builder.prompt_pattern(text, technique=technique, language="en")
+        for text, technique in AURORA_PROMPTS
     ]
-    ranges = builder.ip_observables(
-        [f"198.51.100.{n}" for n in range(2, 200, 3)] + [f"203.0.113.{n}" for n in range(10, 90)]
-    )
+    ranges = builder.ip_observables(list(AURORA_EGRESS))
     atlas = indicators.attack_pattern(
         "AML.T0024.002",
         created_by_ref=identity,
@@ -89,7 +97,6 @@ def lab_aurora(identity: str) -> list[StixObject]:
 
 def lab_borealis(identity: str, aurora_indicator: str) -> list[StixObject]:
     """Payment instruments and the account cluster; corroborates Aurora's egress range."""
-    cards = ["4000 0012 3456 7899", "4000 0012 3456 7881", "5555 0400 0000 1119"]
     instruments = [
         builder.payment_instrument(
             card,
@@ -98,7 +105,7 @@ def lab_borealis(identity: str, aurora_indicator: str) -> list[StixObject]:
             instrument_kind="prepaid",
             tlp="amber+strict",
         )
-        for card in cards
+        for card in BOREALIS_CARDS
     ]
     domains = ("mailbox-edu.example", "labs-startup.example")
     accounts: list[builder.AccountRecord] = [
