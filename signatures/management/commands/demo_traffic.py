@@ -1,10 +1,10 @@
 """demo_traffic: a lab's API traffic, as JSON Lines events for ``isac-detect``.
 
 Mostly benign requests, with the demo campaign (``signatures.demo``, HYDRA-2611) mixed in:
-requests from the farm's egress ranges, the harvesting prompts with their numbers changed,
-payments with its prepaid cards, and one account requesting at the farm's machine-regular
-cadence. Seeded, so every run writes the same file. docs/detection.md walks through what
-``isac-detect`` finds in it.
+requests from the farm's egress ranges and, now and then, its staging range, the
+harvesting prompts with their numbers changed, payments with its prepaid cards, and one
+account requesting at the farm's machine-regular cadence. Seeded, so every run writes the
+same file. docs/detection.md walks through what ``isac-detect`` finds in it.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def traffic(events: int, seed: int) -> list[dict[str, Any]]:
             record["prompt"] = text.replace("4417", str(rng.randrange(1000, 9999)))
         elif kind == 27:  # a prepaid card of the farm
             record["card_number"] = rng.choice(demo.BOREALIS_CARDS)
+        elif kind == 37 and n % 400 == 37:  # now and then, Cirrus's TLP:RED staging range
+            record["source_ip"] = f"192.0.2.{rng.randrange(64, 128)}"
         records.append(record)
     # One account at the farm's cadence: a request every 3.6 s for an hour and a half.
     records += [
