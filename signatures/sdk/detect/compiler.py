@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import socket
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -193,6 +194,20 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
 def address_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """An address or CIDR value as a network (a single address is a /32 or /128)."""
     return _network(value)
+
+
+def address_bits(value: str) -> tuple[int, int, int, int] | None:
+    """(IP version, address as an integer, prefix length, address bits) of an address or
+    CIDR value; a plain IPv4 address, the usual case, skips the ipaddress module."""
+    if "/" not in value and ":" not in value:
+        try:
+            return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, value), "big"), 32, 32
+        except OSError:
+            return None
+    net = address_network(value)
+    if net is None:
+        return None
+    return net.version, int(net.network_address), net.prefixlen, net.max_prefixlen
 
 
 def _contains(outer: Any, inner: Any) -> bool:

@@ -31,7 +31,16 @@ from signatures.sdk.constants import SESSION_TIMING_TYPE
 #: A request open for this long when the lab did not record its duration (docs/profile.md).
 DEFAULT_DURATION_US = 1_000_000
 
-_LAZY = frozenset({"interval_median_ms", "interval_p10_ms", "interval_p90_ms", "concurrency"})
+_LAZY = frozenset(
+    {
+        "window_start",
+        "window_end",
+        "interval_median_ms",
+        "interval_p10_ms",
+        "interval_p90_ms",
+        "concurrency",
+    }
+)
 
 
 class AccountWindow:
@@ -111,8 +120,6 @@ class SessionProfile(Mapping[str, Any]):
         total = window.interval_sum
         values: dict[str, Any] = {
             "type": SESSION_TIMING_TYPE,
-            "window_start": normalize.format_epoch_us(times[0]),
-            "window_end": normalize.format_epoch_us(times[-1]),
             "request_count": len(times),
             # 3,600,000 ms / mean interval in ms, the mean being total / intervals.
             "requests_per_hour": round(3_600_000_000 * intervals / total, DECIMALS) if total else 0,
@@ -133,6 +140,8 @@ class SessionProfile(Mapping[str, Any]):
         times = list(window.times)
         intervals = sorted((b - a) / 1000 for a, b in itertools.pairwise(times))
         values = self._values
+        values["window_start"] = normalize.format_epoch_us(times[0])
+        values["window_end"] = normalize.format_epoch_us(times[-1])
         for name, q in (
             ("interval_median_ms", 0.5),
             ("interval_p10_ms", 0.1),

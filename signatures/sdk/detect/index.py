@@ -38,7 +38,7 @@ from signatures.sdk.detect.compiler import (
     Observation,
     Path,
     _minhash_values,
-    address_network,
+    address_bits,
     path_values,
 )
 
@@ -244,14 +244,14 @@ class Index:
         tables: dict[tuple[int, int], dict[int, set[str]]], values: list[Any], found: set[str]
     ) -> None:
         for value in values:
-            net = address_network(value) if type(value) is str else None
-            if net is None:
+            parsed = address_bits(value) if type(value) is str else None
+            if parsed is None:
                 continue
-            address, top = int(net.network_address), net.max_prefixlen
-            for (version, prefix), table in tables.items():
+            version, address, length, top = parsed
+            for (table_version, prefix), table in tables.items():
                 if (
-                    version == net.version
-                    and prefix <= net.prefixlen
+                    table_version == version
+                    and prefix <= length
                     and (hit := table.get(address >> (top - prefix)))
                 ):
                     found |= hit
