@@ -178,7 +178,7 @@ def payment_instrument(
     return _finish(PAYMENT_INSTRUMENT_TYPE, properties, tlp)
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
+def quantile(ordered: Sequence[float], q: float) -> float:
     """Linear interpolation between closest ranks (Hyndman and Fan type 7)."""
     position = (len(ordered) - 1) * q
     low = math.floor(position)
@@ -186,7 +186,7 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[low] + (position - low) * (ordered[high] - ordered[low])
 
 
-def _peak_in_flight(starts_us: Sequence[int], durations_us: Sequence[int]) -> int:
+def peak_in_flight(starts_us: Sequence[int], durations_us: Sequence[int]) -> int:
     """Most requests open at one instant, each open over [start, start + duration)."""
     events = sorted(
         [(start + duration, -1) for start, duration in zip(starts_us, durations_us, strict=True)]
@@ -263,11 +263,11 @@ def api_session_profile(
         "window_end": normalize.format_epoch_us(times[-1]),
         "request_count": count,
         "requests_per_hour": round(3_600_000 / mean, DECIMALS) if mean else 0,
-        "interval_median_ms": round(_quantile(intervals, 0.5), DECIMALS),
-        "interval_p10_ms": round(_quantile(intervals, 0.1), DECIMALS),
-        "interval_p90_ms": round(_quantile(intervals, 0.9), DECIMALS),
+        "interval_median_ms": round(quantile(intervals, 0.5), DECIMALS),
+        "interval_p10_ms": round(quantile(intervals, 0.1), DECIMALS),
+        "interval_p90_ms": round(quantile(intervals, 0.9), DECIMALS),
         "interval_cv": round(spread / mean, DECIMALS) if mean else 0,
-        "concurrency": _peak_in_flight(times, durations),
+        "concurrency": peak_in_flight(times, durations),
     }
     if token_counts is not None:
         properties["tokens_per_request"] = round(sum(token_counts) / count, DECIMALS)

@@ -177,7 +177,7 @@ def stix_string_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _string_value(literal: str) -> str:
+def string_literal_value(literal: str) -> str:
     """The text of a STIX pattern string literal (inverse of stix_string_literal)."""
     body = literal[1:-1]
     out = []
@@ -218,7 +218,7 @@ _ADDRESS_TYPES: Final = {"ipv4-addr": 4, "ipv6-addr": 6}
 _ADDRESS_OPERATORS: Final = frozenset({"=", "!=", "IN", "ISSUBSET", "ISSUPERSET"})
 
 
-def _pattern_bounds_error(pattern: str) -> str | None:
+def pattern_bounds_error(pattern: str) -> str | None:
     if len(pattern) > MAX_PATTERN_LENGTH:
         return f"longer than {MAX_PATTERN_LENGTH} characters"
     syntax = _PATTERN_STRING.sub("''", pattern)
@@ -244,7 +244,7 @@ def _address_errors(object_type: str, operator: str, operand: str) -> list[str]:
         return []
     errors = []
     for literal in _PATTERN_STRING.findall(operand):
-        value = _string_value(literal)
+        value = string_literal_value(literal)
         try:
             version: int = ipaddress.ip_network(value, strict=False).version
         except ValueError:
@@ -259,7 +259,7 @@ def _address_errors(object_type: str, operator: str, operand: str) -> list[str]:
 
 @functools.lru_cache(maxsize=8192)
 def _pattern_errors(pattern: str) -> tuple[str, ...]:
-    if (bound := _pattern_bounds_error(pattern)) is not None:
+    if (bound := pattern_bounds_error(pattern)) is not None:
         return (f"pattern refused before parsing: {bound}",)
     try:
         comparisons = Pattern(pattern).inspect().comparisons
@@ -283,7 +283,7 @@ def _pattern_errors(pattern: str) -> tuple[str, ...]:
             if operator.endswith("MATCHES"):
                 if not value.startswith("'"):
                     errors.append(f"MATCHES on {object_type}:{prop} needs a string operand")
-                elif (reason := regex_error(regex := _string_value(value))) is not None:
+                elif (reason := regex_error(regex := string_literal_value(value))) is not None:
                     errors.append(
                         f"regular expression '{regex}' on {object_type}:{prop} is not RE2 "
                         f"syntax: {reason}"

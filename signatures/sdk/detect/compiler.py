@@ -43,7 +43,7 @@ from stix2patterns.v21.pattern import Pattern
 
 from signatures.sdk import normalize, sketches
 from signatures.sdk.constants import PROMPT_PATTERN_TYPE
-from signatures.sdk.profile import _string_value
+from signatures.sdk.profile import string_literal_value
 
 #: Near-duplicate prompts (docs/profile.md section 3.5): SimHash Hamming distance at most
 #: 12 and MinHash Jaccard estimate at least 0.7, both prompts at least 30 words long.
@@ -386,7 +386,7 @@ def _literal(node: Any) -> Any:
     if kind in (P.FloatPosLiteral, P.FloatNegLiteral):
         return float(text)
     if kind == P.StringLiteral:
-        return _string_value(text)
+        return string_literal_value(text)
     if kind == P.BoolLiteral:
         return text.lower() == "true"
     raise Unsupported(f"literal {text} (binary, hex and timestamp operands are not compiled)")
@@ -404,7 +404,7 @@ def _path(ctx: Any) -> tuple[str, Path]:
     object_type = ctx.objectType().getText()
     first = ctx.firstPathComponent()
     steps: list[str | int | None] = [
-        _string_value(first.getText()) if first.StringLiteral() else first.getText()
+        string_literal_value(first.getText()) if first.StringLiteral() else first.getText()
     ]
     pending = [ctx.objectPathComponent()] if ctx.objectPathComponent() else []
     while pending:
@@ -413,7 +413,7 @@ def _path(ctx: Any) -> tuple[str, Path]:
             pending[:0] = part.objectPathComponent()
         elif isinstance(part, P.KeyPathStepContext):
             key = part.StringLiteral()
-            steps.append(_string_value(key.getText()) if key else part.getText()[1:])
+            steps.append(string_literal_value(key.getText()) if key else part.getText()[1:])
         elif part.ASTERISK():
             steps.append(None)
         else:
@@ -443,7 +443,7 @@ def _prop_test(ctx: Any) -> Expr:
         if len(kinds) > 1 and not kinds <= {int, float}:
             raise Unsupported("a set literal mixing types")
         return _comparison(object_type, path, "IN", negated, frozenset(values))
-    text = _string_value(ctx.StringLiteral().getText())
+    text = string_literal_value(ctx.StringLiteral().getText())
     if isinstance(ctx, P.PropTestLikeContext):
         return _comparison(
             object_type, path, "LIKE", negated, _like_regex(unicodedata.normalize("NFC", text))

@@ -43,7 +43,7 @@ from signatures.sdk.detect.compiler import (
 from signatures.sdk.detect.events import EventView, TelemetryEvent, parse_time_us
 from signatures.sdk.detect.features import DEFAULT_DURATION_US, AccountWindow
 from signatures.sdk.detect.index import Anchor, Index, expr_anchors, is_exact
-from signatures.sdk.profile import _pattern_bounds_error
+from signatures.sdk.profile import pattern_bounds_error
 
 #: The default window of an account's events, for temporal patterns and rolling features.
 DEFAULT_WINDOW_S = 3600
@@ -179,7 +179,7 @@ class Detector:
         if valid_until is not None and valid_until <= time.time() * 1_000_000:
             self.drop(indicator_id)
             return self._skip(indicator_id, f"expired at {obj['valid_until']}")
-        if (bound := _pattern_bounds_error(pattern)) is not None:
+        if (bound := pattern_bounds_error(pattern)) is not None:
             return self._skip(indicator_id, f"pattern refused: {bound}")
         confidence = obj.get("confidence")
         entry = _Indicator(

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from signatures.sdk import normalize
-from signatures.sdk.builder import DECIMALS, _peak_in_flight, _quantile
+from signatures.sdk.builder import DECIMALS, peak_in_flight, quantile
 from signatures.sdk.constants import SESSION_TIMING_TYPE
 
 #: A request open for this long when the lab did not record its duration (docs/profile.md).
@@ -147,8 +147,8 @@ class SessionProfile(Mapping[str, Any]):
             ("interval_p10_ms", 0.1),
             ("interval_p90_ms", 0.9),
         ):
-            values[name] = round(_quantile(intervals, q), DECIMALS)
-        values["concurrency"] = _peak_in_flight(times, list(window.durations))
+            values[name] = round(quantile(intervals, q), DECIMALS)
+        values["concurrency"] = peak_in_flight(times, list(window.durations))
 
     def __getitem__(self, key: str) -> Any:
         if key in _LAZY and key not in self._values:
