@@ -17,6 +17,23 @@ from members.selectors import member_jwks
 from signatures.services import signing_key_register
 
 
+class MemberSelfView(APIView):
+    """``/api/v1/members/me/``: who the token speaks for (its member's name, kind and STIX
+    identity), so that a lab's tools can sign and sight as it without being told."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        member: Member = request.user  # type: ignore[assignment]
+        return Response(
+            {
+                "name": member.name,
+                "display_name": member.display_name,
+                "kind": member.kind,
+                "identity_id": member.identity_id,
+            }
+        )
+
+
 class MemberJwksView(APIView):
     """``/api/v1/members/<identity-id>/jwks.json``: the identity's JWK Set (RFC 7517 s. 5).
 

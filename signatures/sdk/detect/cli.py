@@ -109,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook-url", help="the URL the exchange posts to, if not http://HOST:PORT/hook"
     )
     parser.add_argument(
-        "--identity", default=env("ISAC_IDENTITY"), help="the lab's identity, for sightings"
+        "--identity",
+        default=env("ISAC_IDENTITY"),
+        help="the lab's identity, for sightings (default: the token's, from the exchange)",
     )
     parser.add_argument("--no-sightings", action="store_true", help="report nothing back")
     parser.add_argument(
@@ -138,11 +140,15 @@ def _sharing_key(args: argparse.Namespace) -> bytes | None:
     return key.encode() if key else None
 
 
-def _reporter(args: argparse.Namespace, err: TextIO) -> SightingReporter | None:
+def _reporter(args: argparse.Namespace, feed: FeedSync, err: TextIO) -> SightingReporter | None:
     if args.no_sightings:
         return None
     if not args.identity:
-        raise UsageError("sightings need --identity (or $ISAC_IDENTITY); or pass --no-sightings")
+        # The token says whose sightings these are.
+        try:
+            args.identity = feed.own_identity()
+        except FeedError as exc:
+            raise UsageError(f"sightings need --identity (or $ISAC_IDENTITY): {exc}") from exc
     signer = None
     if args.signing_key:
         try:
@@ -172,8 +178,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.token:
         raise UsageError("no token: pass --token or set ISAC_TOKEN")
     sharing_key = _sharing_key(args)
-    reporter = _reporter(args, err)
     feed = FeedSync(Detector(), args.feed, args.token, log=err)
+    reporter = _reporter(args, feed, err)
     receiver: WebhookReceiver | None = None
     subscription: str | None = None
     stop = threading.Event()

@@ -295,6 +295,18 @@ class FeedSync:
             report = jss.Verifier([self._key_set(s, fresh=True) for s in signers]).verify(obj)
         return report
 
+    def own_identity(self) -> str:
+        """The STIX identity id of the member the token belongs to (``/api/v1/members/me/``)."""
+        try:
+            response = self.session.get(f"{self.url}/api/v1/members/me/", timeout=HTTP_TIMEOUT)
+            response.raise_for_status()
+            identity = response.json().get("identity_id")
+        except (requests.RequestException, ValueError, AttributeError) as exc:
+            raise FeedError(f"cannot read this token's member: {exc}") from exc
+        if not isinstance(identity, str):
+            raise FeedError("the exchange did not name this token's identity")
+        return identity
+
     def _key_set(self, identity: str, *, fresh: bool = False) -> Any:
         if fresh or identity not in self._jwks:
             url = f"{self.url}/api/v1/members/{identity}/jwks.json"

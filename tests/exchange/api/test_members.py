@@ -71,3 +71,16 @@ def test_it_answers_404_for_an_unknown_identity_and_401_without_a_token(
     unknown = jwks_url("identity--00000000-0000-4000-8000-000000000000")
     assert client_for(lab_a, "read").get(unknown).status_code == 404
     assert APIClient().get(jwks_url(lab_a.identity_id)).status_code == 401
+
+
+def test_it_tells_a_token_whose_it_is(lab_a: Member, client_for: Callable[..., APIClient]) -> None:
+    response = client_for(lab_a, "read").get("/api/v1/members/me/")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "name": "lab-a",
+        "display_name": lab_a.display_name,
+        "kind": "lab",
+        "identity_id": lab_a.identity_id,
+    }
+    assert APIClient().get("/api/v1/members/me/").status_code == 401

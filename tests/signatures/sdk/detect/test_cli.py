@@ -111,7 +111,8 @@ def test_it_sends_sightings_back_but_never_for_tlp_red(
         request(3, "192.0.2.70"),
     )
 
-    assert run(live, lab_b, events, "--identity", lab_b.identity_id) == 0
+    # No --identity: the token's own is read from /api/v1/members/me/.
+    assert run(live, lab_b, events) == 0
 
     [sighting] = StixObject.objects.filter(type="sighting")
     assert sighting.data["sighting_of_ref"] == indicators["green"]["id"]
@@ -128,12 +129,12 @@ def test_it_sends_nothing_back_with_no_sightings(
     assert not StixObject.objects.filter(type="sighting").exists()
 
 
-def test_it_needs_an_identity_for_sightings_and_a_reachable_feed(
+def test_it_needs_a_token_the_feed_accepts(
     live: str, lab_b: Member, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     events = write_events(tmp_path / "events.jsonl", request(1, "198.51.100.20"))
 
-    assert run(live, lab_b, events) == 2
+    assert main(["--feed", live, "--token", "wrong", "--events", str(events)]) == 2
     assert "--identity" in capsys.readouterr().err
     assert (
         main(["--feed", live, "--token", "wrong", "--events", str(events), "--no-sightings"]) == 2
