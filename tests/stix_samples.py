@@ -94,6 +94,24 @@ def ipv4_range(value: str = "203.0.113.0/24") -> dict[str, Any]:
     }
 
 
+def extension_definition(creator: str, **overrides: Any) -> dict[str, Any]:
+    """A lab's property-extension definition (signed through a note, docs/signing.md s. 12)."""
+    obj: dict[str, Any] = {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": "extension-definition--5b7e3a61-0c2d-4f4e-9a1b-7d3c2e1f0a9b",
+        "created_by_ref": creator,
+        "created": "2026-11-20T14:05:00.000Z",
+        "modified": "2026-11-20T14:05:00.000Z",
+        "name": "Lab triage notes",
+        "schema": "https://lab.example/schemas/triage.json",
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+    }
+    obj.update(overrides)
+    return obj
+
+
 def bundle(*objects: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "bundle",

@@ -246,20 +246,10 @@ def test_it_publishes_identity_keys_that_match_the_extensions_schema(
 
 
 def definition(creator: str, **overrides: Any) -> dict[str, Any]:
-    """A lab's own property-extension definition (new id per call)."""
-    return {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": f"extension-definition--{uuid.uuid4()}",
-        "created_by_ref": creator,
-        "created": "2026-11-20T14:05:00.000Z",
-        "modified": "2026-11-20T14:05:00.000Z",
-        "name": "Lab triage notes",
-        "schema": "https://lab.example/schemas/triage.json",
-        "version": "1.0.0",
-        "extension_types": ["property-extension"],
-        **overrides,
-    }
+    """A definition with a fresh id, so that each test stores its own."""
+    return samples.extension_definition(
+        creator, id=f"extension-definition--{uuid.uuid4()}", **overrides
+    )
 
 
 def test_it_refuses_an_extension_definition_that_carries_extensions(

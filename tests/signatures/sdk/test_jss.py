@@ -32,6 +32,7 @@ from signatures.sdk.constants import (
     TLP2_AMBER,
     TLP2_LEVELS,
 )
+from tests import stix_samples as samples
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs" / "signing.md"
@@ -846,18 +847,7 @@ def test_the_distribution_schema() -> None:
 
 # --- extension definitions and official content (docs/signing.md section 12) -----------------
 
-DEFINITION = {
-    "type": "extension-definition",
-    "spec_version": "2.1",
-    "id": "extension-definition--5b7e3a61-0c2d-4f4e-9a1b-7d3c2e1f0a9b",
-    "created_by_ref": MEMBER,
-    "created": "2026-11-20T14:05:00.000Z",
-    "modified": "2026-11-20T14:05:00.000Z",
-    "name": "Lab triage notes",
-    "schema": "https://lab.example/schemas/triage.json",
-    "version": "1.0.0",
-    "extension_types": ["property-extension"],
-}
+DEFINITION = samples.extension_definition(MEMBER)
 
 
 def sign_note(

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from signatures.sdk import jss
 from signatures.sdk.constants import FORUM_IDENTITY_ID, TLP2_CLEAR
 from signatures.sdk.verify_cli import main
+from tests import stix_samples as samples
 
 MEMBER = "identity--7d9d3b61-0d0e-4a8e-9c55-3f1c2b4a5e60"
 MEMBER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -260,18 +261,7 @@ def test_it_fetches_key_sets_over_http_with_a_token(
 def test_it_verifies_an_extension_definition_through_its_note_and_official_content_by_value(
     tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": "extension-definition--5b7e3a61-0c2d-4f4e-9a1b-7d3c2e1f0a9b",
-        "created_by_ref": MEMBER,
-        "created": "2026-11-20T14:05:00.000Z",
-        "modified": "2026-11-20T14:05:00.000Z",
-        "name": "Lab triage notes",
-        "schema": "https://lab.example/schemas/triage.json",
-        "version": "1.0.0",
-        "extension_types": ["property-extension"],
-    }
+    definition = samples.extension_definition(MEMBER)
     note = jss.sign_object(jss.definition_attestation(definition), MEMBER_KEY, signee=MEMBER)
     official = jss.official_objects()[TLP2_CLEAR]
     status = main([write(tmp_path, bundle(definition, note, official)), "--jwks", jwks_file])
