@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,6 +14,7 @@ from members.models import Member
 from signatures.models import CollectionEntry, StixObject
 from signatures.object_signing import without_signatures
 from tests import stix_samples as samples
+from tests.exchange.taxii.conftest import indicator
 
 URL = "/api/v1/objects/"
 
@@ -303,3 +305,24 @@ def test_the_list_pages_with_a_cursor_and_filters(lab_client: APIClient, lab_a: 
     assert seen == ids
     assert lab_client.get(f"{URL}?revoked=true").json()["objects"] == []
     assert lab_client.get(f"{URL}?next=garbage!").status_code == 400
+
+
+def test_it_caps_the_rest_list_in_bytes_too(
+    lab_client: APIClient, lab_a: Member, settings: Any
+) -> None:
+    # Twelve indicators of about 2 kB each, so that five fill the page budget.
+    objects = [indicator(lab_a.identity_id, n, description="x" * 2000) for n in range(12)]
+    assert publish(lab_client, *objects).status_code == 200
+    settings.MAX_PAGE_BYTES = 5 * 2500
+    served: list[str] = []
+    params: dict[str, str] = {"limit": "1000", "type": "indicator"}
+    while True:
+        response = lab_client.get("/api/v1/objects/", params)
+        assert response.status_code == 200
+        page = json.loads(response.content)
+        assert 1 <= len(page["objects"]) <= 5
+        served += [obj["id"] for obj in page["objects"]]
+        if not page["more"]:
+            break
+        params["next"] = page["next"]
+    assert sorted(served) == sorted(indicator("", n)["id"] for n in range(12))

@@ -1,4 +1,5 @@
-"""Helpers for the TAXII tests: a TAXII client per persona and a way to publish fixtures."""
+"""Helpers for the TAXII tests: a TAXII client per persona, a way to publish fixtures and
+the check of a TAXII error envelope."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from signatures.selectors import collection_default
 from signatures.services import objects_publish
 
 TAXII = "application/taxii+json;version=2.1"
+#: One endpoint per level of the URL tree: discovery, an API root, its collections.
+ENDPOINTS = ["/taxii2/", "/feed/", "/feed/collections/"]
 
 
 class Taxii:
@@ -87,3 +90,18 @@ def shared(lab_a: Member, lab_b: Member, partner: Member) -> Collection:
     return collection_create(
         title="Shared", readers=[lab_a, lab_b, partner], writers=[lab_a, lab_b]
     )
+
+
+def assert_taxii_error(response: Any, status: int) -> dict[str, Any]:
+    """The response is a TAXII error envelope (section 3.6.1) with this status."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == TAXII
+    body = json.loads(response.content)
+    assert set(body) == {"title", "description", "http_status", "error_code"}
+    assert body["http_status"] == str(status)
+    return body
+
+
+def body(response: Any) -> Any:
+    assert response["Content-Type"] == TAXII, response.content
+    return json.loads(response.content)

@@ -11,8 +11,13 @@ from rest_framework.test import APIClient
 from members.models import Member
 from signatures.models import Collection
 from signatures.services import collection_create
-from tests.exchange.taxii.conftest import TAXII, Taxii, collection_url, indicator
-from tests.exchange.taxii.test_media_types import assert_taxii_error
+from tests.exchange.taxii.conftest import (
+    TAXII,
+    Taxii,
+    assert_taxii_error,
+    collection_url,
+    indicator,
+)
 
 
 @override_settings(SITE_URL="https://isac.example", TAXII_API_ROOTS=["feed", "labs"])

@@ -17,8 +17,13 @@ from exchange.api.cursors import CURSOR_INT_MAX, cursor_encode
 from exchange.api.query import QUERY_VALUE_MAX_LENGTH, QUERY_VALUES_MAX
 from members.models import Member
 from signatures.models import Collection
-from tests.exchange.taxii.conftest import Taxii, collection_url, indicator, publish
-from tests.exchange.taxii.test_media_types import assert_taxii_error
+from tests.exchange.taxii.conftest import (
+    Taxii,
+    assert_taxii_error,
+    collection_url,
+    indicator,
+    publish,
+)
 
 OBJECT_ID = "indicator--00000000-0000-4000-8000-000000000001"
 

@@ -10,18 +10,21 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.object_signing import without_signatures
+from signatures.services import collection_create
 from tests.exchange.taxii.conftest import (
     TAXII,
     Taxii,
+    assert_taxii_error,
+    body,
     collection_url,
     indicator,
     publish,
 )
-from tests.exchange.taxii.test_media_types import assert_taxii_error
 
 DATE_ADDED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 V1 = "2026-11-20T09:30:00.123Z"
@@ -434,3 +437,56 @@ def test_it_refuses_deletes_by_non_writers(
     url = collection_url(shared, f"objects/{three_versions[0]['id']}/")
     assert_taxii_error(taxii_for(lab_a).delete(url), 403)
     assert len(objects(taxii_for(lab_a).get(url))) == 1
+
+
+# A DELETE in a collection the caller cannot read answers 404, as any other request there.
+
+
+@pytest.fixture
+def private(lab_a: Member, lab_b: Member) -> Collection:
+    """Only lab A reads and writes it; it holds one of lab A's indicators."""
+    collection = collection_create(title="Private", readers=[lab_a], writers=[lab_a])
+    publish(lab_a, collection, indicator(lab_a.identity_id, 1))
+    return collection
+
+
+@pytest.mark.parametrize("scopes", [("read",), ("publish",), ("read", "publish")])
+def test_it_answers_404_to_a_delete_in_a_collection_the_caller_cannot_read(
+    private: Collection,
+    lab_b: Member,
+    partner: Member,
+    taxii_for: Callable[..., Taxii],
+    scopes: tuple[str, ...],
+) -> None:
+    url = collection_url(private, f"objects/{indicator('', 1)['id']}/")
+    for member in (lab_b, partner):
+        member_scopes = scopes if member.can_publish else ("read",)
+        response = taxii_for(member, *member_scopes).delete(url)
+        assert response.status_code == 404, (member, response.content)
+        assert body(response)["http_status"] == "404"
+    assert CollectionEntry.objects.filter(collection=private).count() == 1
+
+
+def test_it_still_refuses_a_delete_by_a_reader_without_the_publish_scope(
+    private: Collection, lab_a: Member, taxii_for: Callable[..., Taxii]
+) -> None:
+    url = collection_url(private, f"objects/{indicator('', 1)['id']}/")
+    response = taxii_for(lab_a, "read").delete(url)
+    assert response.status_code == 403
+    assert "publish" in body(response)["description"]
+    assert CollectionEntry.objects.filter(collection=private).count() == 1
+
+
+def test_it_still_asks_an_anonymous_delete_to_authenticate(private: Collection) -> None:
+    url = collection_url(private, f"objects/{indicator('', 1)['id']}/")
+    response = Taxii(APIClient()).delete(url)
+    assert response.status_code == 401
+    assert CollectionEntry.objects.filter(collection=private).count() == 1
+
+
+def test_it_deletes_for_a_reader_that_writes(
+    private: Collection, lab_a: Member, taxii_for: Callable[..., Taxii]
+) -> None:
+    url = collection_url(private, f"objects/{indicator('', 1)['id']}/")
+    assert taxii_for(lab_a, "read", "publish").delete(url).status_code == 200
+    assert not CollectionEntry.objects.filter(collection=private).exists()

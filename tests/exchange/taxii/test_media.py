@@ -1,30 +1,24 @@
-"""Media types, content negotiation, errors and authentication, common to every endpoint."""
+"""exchange/taxii/media.py: media types and content negotiation (TAXII 2.1 section 1.6.8),
+and its strict JSON parser, common to every endpoint."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 
 import pytest
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import Collection
-from tests.exchange.taxii.conftest import TAXII, Taxii, collection_url, indicator
-from tests.factories import token_for
-
-ENDPOINTS = ["/taxii2/", "/feed/", "/feed/collections/"]
-
-
-def assert_taxii_error(response, status: int) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == TAXII
-    body = json.loads(response.content)
-    assert set(body) == {"title", "description", "http_status", "error_code"}
-    assert body["http_status"] == str(status)
-    return body
+from tests.exchange.taxii.conftest import (
+    ENDPOINTS,
+    TAXII,
+    Taxii,
+    assert_taxii_error,
+    collection_url,
+    indicator,
+)
 
 
 @pytest.mark.parametrize(
@@ -136,51 +130,3 @@ def test_it_answers_400_to_malformed_json_and_to_a_body_without_objects(
     assert_taxii_error(taxii.post(url, b'{"objects": ['), 400)
     assert_taxii_error(taxii.post(url, b'{"objects": [], "objects": []}'), 400)
     assert_taxii_error(taxii.post(url, {"type": "indicator"}), 400)
-
-
-@pytest.mark.parametrize("url", [*ENDPOINTS, "/feed/status/0b1e4a7c-0000-4000-8000-000000000000/"])
-def test_it_answers_401_with_www_authenticate_without_credentials(db: None, url: str) -> None:
-    response = APIClient().get(url, HTTP_ACCEPT=TAXII)
-    assert_taxii_error(response, 401)
-    assert "Basic" in response["WWW-Authenticate"]
-
-
-def test_it_answers_401_to_a_wrong_password(lab_a: Member) -> None:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"lab-a:nope").decode())
-    assert_taxii_error(client.get("/feed/", HTTP_ACCEPT=TAXII), 401)
-
-
-def test_it_accepts_basic_authentication_with_a_token_as_password(lab_a: Member) -> None:
-    raw = token_for(lab_a, "read")
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"lab-a:{raw}".encode()).decode()
-    )
-    assert client.get("/feed/", HTTP_ACCEPT=TAXII).status_code == 200
-
-
-def test_it_needs_the_read_scope_to_get_and_publish_to_post(
-    taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection
-) -> None:
-    body = {"objects": [indicator(lab_a.identity_id, 1)]}
-    assert_taxii_error(taxii_for(lab_a, "publish").get("/feed/collections/"), 403)
-    assert_taxii_error(taxii_for(lab_a, "read").post(collection_url(shared, "objects/"), body), 403)
-    url = collection_url(shared, f"objects/{body['objects'][0]['id']}/")
-    assert taxii_for(lab_a, "read").client.delete(url, HTTP_ACCEPT=TAXII).status_code == 403
-
-
-def test_it_answers_unknown_paths_and_api_roots_with_a_taxii_404(
-    taxii_for: Callable[..., Taxii], lab_a: Member
-) -> None:
-    taxii = taxii_for(lab_a)
-    assert_taxii_error(taxii.get("/nowhere/"), 404)
-    assert_taxii_error(taxii.get("/nowhere/collections/"), 404)
-    assert_taxii_error(taxii.get("/feed/no/such/path/"), 404)
-    assert_taxii_error(taxii.get("/taxii2/extra/"), 404)
-
-
-def test_it_answers_405_to_an_unsupported_method(
-    taxii_for: Callable[..., Taxii], lab_a: Member
-) -> None:
-    assert_taxii_error(taxii_for(lab_a).post("/feed/collections/", {"objects": []}), 405)
