@@ -1,4 +1,5 @@
-"""The REST publish API: POST /api/v1/objects/ and the reads that follow it."""
+"""exchange/api/objects.py: the REST publish API, POST /api/v1/objects/, the reads that follow
+it, and GET /api/v1/objects/<id>/corroboration/."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from exchange.console.selectors import corroboration
 from members.models import Member
 from signatures.models import CollectionEntry, StixObject
 from signatures.object_signing import without_signatures
+from signatures.sdk.constants import TLP2_RED
 from tests import stix_samples as samples
-from tests.exchange.taxii.conftest import indicator
 
 URL = "/api/v1/objects/"
 
@@ -311,7 +313,8 @@ def test_it_caps_the_rest_list_in_bytes_too(
     lab_client: APIClient, lab_a: Member, settings: Any
 ) -> None:
     # Twelve indicators of about 2 kB each, so that five fill the page budget.
-    objects = [indicator(lab_a.identity_id, n, description="x" * 2000) for n in range(12)]
+    base = samples.ip_range_indicator(lab_a.identity_id, description="x" * 2000)
+    objects = [dict(base, id=f"indicator--00000000-0000-4000-8000-{n:012d}") for n in range(12)]
     assert publish(lab_client, *objects).status_code == 200
     settings.MAX_PAGE_BYTES = 5 * 2500
     served: list[str] = []
@@ -325,4 +328,117 @@ def test_it_caps_the_rest_list_in_bytes_too(
         if not page["more"]:
             break
         params["next"] = page["next"]
-    assert sorted(served) == sorted(indicator("", n)["id"] for n in range(12))
+    assert sorted(served) == sorted(obj["id"] for obj in objects)
+
+
+# --- GET /api/v1/objects/<id>/corroboration/: other labs' sightings of an object ----------
+
+
+INDICATOR_ID = "indicator--1c9e4a52-7d3b-4f60-9a18-5b2e7c0d4f11"
+
+
+SIGHTING_ID = "sighting--4d7a1e93-2b6c-4f85-8e0a-9c3b5d7f1a26"
+
+
+def corroboration_url(object_id: str) -> str:
+    return f"/api/v1/objects/{object_id}/corroboration/"
+
+
+def published(client: APIClient, *objects: dict[str, Any]) -> None:
+    response = publish(client, *objects)
+    assert response.status_code == 200, response.content
+
+
+@pytest.fixture
+def clients(
+    lab_a: Member, lab_b: Member, partner: Member, client_for: Callable[..., APIClient]
+) -> dict[str, APIClient]:
+    return {"a": client_for(lab_a), "b": client_for(lab_b), "partner": client_for(partner)}
+
+
+@pytest.fixture
+def corroborated(clients: dict[str, APIClient], lab_a: Member) -> dict[str, Any]:
+    obj = samples.ip_range_indicator(lab_a.identity_id, id=INDICATOR_ID)
+    published(clients["a"], obj)
+    return obj
+
+
+def test_it_counts_each_other_lab_once_at_its_sightings_newest_version(
+    clients: dict[str, APIClient], lab_a: Member, lab_b: Member, corroborated: dict[str, Any]
+) -> None:
+    first = samples.sighting(
+        lab_b.identity_id, INDICATOR_ID, id=SIGHTING_ID, count=3, last_seen="2026-11-18T10:00:00Z"
+    )
+    # The count grew: a new version of the same sighting, not a second sighting.
+    grown = {**first, "modified": "2026-11-20T11:00:00.000Z", "count": 40}
+    grown["last_seen"] = "2026-11-20T10:59:00.5Z"
+    published(clients["b"], first, grown)
+    # The publisher's own sighting corroborates nothing.
+    published(clients["a"], samples.sighting(lab_a.identity_id, INDICATOR_ID))
+
+    response = clients["partner"].get(corroboration_url(INDICATOR_ID))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "indicator": INDICATOR_ID,
+        "labs": [lab_b.identity_id],
+        "sightings": 1,
+        "count": 40,
+        "first_seen": "2026-11-18T00:00:00Z",
+        "last_seen": "2026-11-20T10:59:00.5Z",
+    }
+
+
+def test_it_answers_no_labs_for_an_object_nobody_else_sighted(
+    clients: dict[str, APIClient], corroborated: dict[str, Any]
+) -> None:
+    response = clients["b"].get(corroboration_url(INDICATOR_ID))
+    assert response.status_code == 200
+    assert response.json()["labs"] == [] and response.json()["sightings"] == 0
+    assert response.json()["first_seen"] is None
+
+
+def test_it_counts_only_sightings_the_caller_may_read(
+    clients: dict[str, APIClient], lab_b: Member, corroborated: dict[str, Any]
+) -> None:
+    red = samples.sighting(lab_b.identity_id, INDICATOR_ID, object_marking_refs=[TLP2_RED])
+    published(clients["b"], red)
+
+    assert clients["b"].get(corroboration_url(INDICATOR_ID)).json()["labs"] == [lab_b.identity_id]
+    assert clients["partner"].get(corroboration_url(INDICATOR_ID)).json()["labs"] == []
+
+
+def test_it_refuses_an_object_the_caller_cannot_read_as_if_it_did_not_exist(
+    clients: dict[str, APIClient], lab_a: Member
+) -> None:
+    secret = samples.ip_range_indicator(
+        lab_a.identity_id, id=INDICATOR_ID, object_marking_refs=[TLP2_RED]
+    )
+    published(clients["a"], secret)
+    hidden = clients["b"].get(corroboration_url(INDICATOR_ID))
+    missing = clients["b"].get(corroboration_url("indicator--00000000-0000-4000-8000-000000000000"))
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden["Content-Type"] == "application/json"
+    assert hidden.json()["http_status"] == "404"
+    assert hidden.json()["description"].replace(INDICATOR_ID, "") == missing.json()[
+        "description"
+    ].replace("indicator--00000000-0000-4000-8000-000000000000", "")
+    assert clients["a"].get(corroboration_url(INDICATOR_ID)).status_code == 200
+
+
+def test_it_needs_a_token(corroborated: dict[str, Any]) -> None:
+    response = APIClient().get(corroboration_url(INDICATOR_ID))
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+
+
+def test_the_console_counts_the_same_sightings(
+    clients: dict[str, APIClient], forum: Member, lab_a: Member, lab_b: Member, corroborated: Any
+) -> None:
+    published(clients["b"], samples.sighting(lab_b.identity_id, INDICATOR_ID, id=SIGHTING_ID))
+    published(clients["a"], samples.sighting(lab_a.identity_id, INDICATOR_ID))
+    stored = StixObject.objects.get(stix_id=INDICATOR_ID)
+
+    assert corroboration(forum, [stored]) == {INDICATOR_ID: [lab_b.name]}
