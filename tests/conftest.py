@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from members.models import Member
@@ -65,3 +67,9 @@ def client_for() -> Callable[..., APIClient]:
         return client
 
     return make
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()

@@ -3,10 +3,12 @@ letters replayed through the fan-out, each audited."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
-from members.models import ApiToken, AuditEvent, Member
+from members.models import ApiToken, AuditEvent, Member, Membership
+from signatures.selectors import collection_default
 
 
 def test_it_shows_a_new_token_once_and_never_again(admin_client: Client, lab_a: Member) -> None:
@@ -63,3 +65,28 @@ def test_it_replays_dead_letters_through_the_fanout(admin_client: Client, partne
     dead.refresh_from_db()
     assert (dead.state, dead.attempts) == (DeliveryState.PENDING, 0)
     assert AuditEvent.objects.get(action="delivery-replay").target == str(dead.pk)
+
+
+def test_the_console_records_issue_revoke_and_grants_with_its_user(
+    forum: Member, lab_a: Member, partner: Member
+) -> None:
+    user = User.objects.create_user("adele", is_staff=True)
+    Membership.objects.create(user=user, member=forum)
+    user.groups.add(Group.objects.get(name="admin"))
+    console = Client()
+    console.force_login(user)
+    console.post("/console/members/lab-a/tokens/", {"name": "ci", "scopes": ["read"]})
+    token = ApiToken.objects.get(name="ci")
+    console.post(f"/console/tokens/{token.pk}/revoke/")
+    feed = collection_default()
+    console.post(
+        f"/console/collections/{feed.pk}/grants/",
+        {"member": "partner", "role": "reader", "granted": "0"},
+    )
+    events = AuditEvent.objects.filter(actor_user=user).order_by("pk")
+    assert [e.action for e in events] == [
+        "token-issue",
+        "token-revoke",
+        "collection-reader-withdraw",
+    ]
+    assert all(e.actor_member == forum for e in events)

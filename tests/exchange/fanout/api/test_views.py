@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from exchange.fanout.models import Delivery, DeliveryState
 from exchange.fanout.services import outbox_dispatch, subscription_pump
-from members.models import Member
+from members.models import AuditEvent, Member
 from tests.exchange.fanout.conftest import Receiver, indicators, publish
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,36 @@ def test_it_reports_health_and_replays_dead_letters(
     subscription_pump(subscription_id=created["id"])
     assert not Delivery.objects.exclude(state=DeliveryState.DELIVERED).exists()
     assert set(receiver.ids()) == set(ids)
+
+
+def test_the_api_records_subscription_changes_with_the_member(
+    partner: Member, client_for: Callable[..., APIClient]
+) -> None:
+    client = client_for(partner, "read")
+    created = client.post(
+        "/api/v1/subscriptions/",
+        {"name": "SIEM", "channel": "webhook", "url": "https://siem.example/hook"},
+        format="json",
+    )
+    assert created.status_code == 201
+    sid = created.json()["id"]
+    assert (
+        client.patch(f"/api/v1/subscriptions/{sid}/", {"max_batch": 10}, format="json").status_code
+        == 200
+    )
+    assert client.post(f"/api/v1/subscriptions/{sid}/pause/").status_code == 200
+    assert client.post(f"/api/v1/subscriptions/{sid}/secret/").status_code == 200
+    assert client.delete(f"/api/v1/subscriptions/{sid}/").status_code == 204
+    events = AuditEvent.objects.filter(target=f"subscription {sid}").order_by("pk")
+    assert [e.action for e in events] == [
+        "subscription-create",
+        "subscription-update",
+        "subscription-pause",
+        "subscription-secret-rotate",
+        "subscription-delete",
+    ]
+    assert all(e.actor_member == partner and e.actor_user is None for e in events)
+    assert (events[1].before, events[1].after) == ({"max_batch": 100}, {"max_batch": 10})
+    # The webhook secret is never in the log.
+    secret = created.json()["secret"]
+    assert not any(secret in str(e.after) + str(e.before) for e in events)

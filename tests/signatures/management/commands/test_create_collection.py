@@ -1,0 +1,20 @@
+"""create_collection: a collection and its grants from the command line, audited."""
+
+from __future__ import annotations
+
+from members.models import AuditEvent, Member
+from signatures.models import Collection
+from tests.conftest import run
+
+
+def test_create_collection_records_the_collection_and_its_grants(
+    lab_a: Member, partner: Member
+) -> None:
+    output = run(
+        "create_collection", "--title", "Shared", "--readers", "lab-a,partner", "--writers", "lab-a"
+    )
+    collection = Collection.objects.get(pk=output.strip().splitlines()[-1])
+    event = AuditEvent.objects.get(action="collection-create", target=str(collection.pk))
+    assert event.after is not None
+    assert (event.after["readers"], event.after["writers"]) == (["lab-a", "partner"], ["lab-a"])
+    assert event.note == "manage.py create_collection"
