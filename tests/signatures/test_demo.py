@@ -1,4 +1,5 @@
-"""seed_demo: a realistic campaign across three labs, idempotent, and served per TLP."""
+"""signatures/demo.py, run by seed_demo: a realistic campaign across three labs, idempotent,
+and served per TLP."""
 
 from __future__ import annotations
 
