@@ -16,6 +16,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
 from signatures.sdk import strict_json
+from signatures.sdk.numbers import ascii_natural
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -52,7 +53,8 @@ def read_body(stream: IO[bytes] | None, parser_context: Mapping[str, Any] | None
     limit = settings.MAX_CONTENT_LENGTH
     request = (parser_context or {}).get("request")
     declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared_bytes = ascii_natural(declared) if declared else None
+    if declared_bytes is not None and declared_bytes > limit:
         raise RequestTooLarge(
             f"Request body of {declared} bytes exceeds the limit of {limit} bytes."
         )

@@ -27,6 +27,7 @@ from typing import Final
 from django.http import QueryDict
 from rest_framework import exceptions
 
+from signatures.sdk.numbers import ascii_natural
 from signatures.validation import ObjectRefused, StixTimestamp, timestamp_parse
 
 #: Longer than any request line gunicorn accepts by default (4094 bytes), so a client
@@ -41,7 +42,6 @@ QUERY_VALUES_MAX: Final = 1000
 NUMBER_MAX: Final = 2**63 - 1
 
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def _refused(name: str, reason: str) -> exceptions.ValidationError:
@@ -97,9 +97,10 @@ class SegmentConverter:
 
 def natural_parse(value: str, *, name: str, minimum: int = 0, maximum: int = NUMBER_MAX) -> int:
     """A decimal integer written in ASCII digits, within ``[minimum, maximum]``."""
-    if not _DIGITS.fullmatch(value) or not minimum <= int(value) <= maximum:
+    number = ascii_natural(value, maximum=maximum)
+    if number is None or number < minimum:
         raise _refused(name, f"Must be an integer from {minimum} to {maximum} in ASCII digits.")
-    return int(value)
+    return number
 
 
 def timestamp_query(value: str, *, name: str) -> StixTimestamp:

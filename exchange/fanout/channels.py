@@ -23,6 +23,7 @@ from taxii2client.v21 import MEDIA_TYPE_TAXII_V21, Collection
 from exchange.api.renderers import stored_json
 from exchange.fanout import webhook_signing
 from signatures.models import STIX_MEDIA_TYPE
+from signatures.sdk.numbers import ascii_natural
 
 USER_AGENT = "ai-isac-exchange-fanout/1"
 
@@ -58,8 +59,8 @@ def retry_after_parse(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if (seconds := ascii_natural(value)) is not None:
+        return float(seconds)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

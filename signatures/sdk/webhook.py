@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import time
 
+from signatures.sdk.numbers import ascii_natural
+
 SIGNATURE_HEADER = "X-ISAC-Webhook-Signature"
 DELIVERY_HEADER = "X-ISAC-Delivery-Id"
 SUBSCRIPTION_HEADER = "X-ISAC-Subscription-Id"
@@ -52,8 +54,8 @@ def signature_verify(
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
+        if key == "t" and (seconds := ascii_natural(value)) is not None:
+            timestamp = seconds
         elif key == "v1":
             candidates.append(value)
     if timestamp is None or not candidates:

@@ -48,6 +48,9 @@ def test_it_reads_retry_after_as_seconds_or_an_http_date() -> None:
     past = email.utils.format_datetime(datetime(2001, 1, 1, tzinfo=UTC), usegmt=True)
     assert channels.retry_after_parse(past) == 0.0
     assert channels.retry_after_parse("soon") is None
+    # Unicode digits ('²', Arabic-Indic three) are not delta-seconds, nor a date.
+    assert channels.retry_after_parse("\u00b2") is None
+    assert channels.retry_after_parse("\u0663\u0660") is None
     assert channels.retry_after_parse("") is None and channels.retry_after_parse(None) is None
 
 

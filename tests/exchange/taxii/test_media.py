@@ -114,6 +114,23 @@ def test_it_answers_413_above_max_content_length(
     assert_taxii_error(taxii.post(collection_url(shared, "objects/"), body), 413)
 
 
+@pytest.mark.parametrize("declared", ["\u00b2", "\u0663\u0660"])
+def test_it_reads_a_content_length_of_unicode_digits_without_failing(
+    taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection, declared: str
+) -> None:
+    body = json.dumps({"objects": [indicator(lab_a.identity_id, 1)]})
+    response = taxii_for(lab_a).client.generic(
+        "POST",
+        collection_url(shared, "objects/"),
+        body,
+        content_type=TAXII,
+        HTTP_ACCEPT=TAXII,
+        CONTENT_LENGTH=declared,
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith("application/taxii+json")
+
+
 @override_settings(MAX_OBJECTS_PER_REQUEST=2)
 def test_it_answers_413_above_the_object_count_limit(
     taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection
