@@ -7,8 +7,8 @@ lab's age limit, not verified by the lab (its contracted customers), and machine
 (enough requests, intervals with a low coefficient of variation). A value that reaches the
 lab's threshold flags every suspicious account that used it, and the lab turns what those
 accounts sent into indicators: their cards, ranges, prompt hashes and sketches and cadence.
-In pooled mode it also shares "watch" indicators on values halfway there, so that a value
-each lab sees under its own threshold adds up across labs.
+In pooled mode it also shares "watch" indicators on values part of the way there, so that a
+value each lab sees under its own threshold adds up across labs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from signatures.sdk import builder, indicators, sketches
 from signatures.sdk.constants import PROMPT_PATTERN_TYPE
+from signatures.sdk.detect.compiler import NEAR_MAX_HAMMING, NEAR_MIN_JACCARD, NEAR_MIN_WORDS
 from signatures.sdk.detect.engine import Detector, Match
 from signatures.sdk.detect.events import TelemetryEvent
 
@@ -69,14 +70,6 @@ class Suspect:
 
 
 @dataclass
-class Outcome:
-    """What the lab did with one request."""
-
-    answered: bool
-    blocked_now: bool
-
-
-@dataclass
 class Lab:
     spec: LabSpec
     index: int
@@ -100,7 +93,6 @@ class Lab:
     #: Values this lab has published a blocking indicator on, and a watch indicator on.
     blocking: set[tuple[str, str]] = field(default_factory=set)
     watched: set[tuple[str, str]] = field(default_factory=set)
-    published: list[StixObject] = field(default_factory=list)
     bytes_out: int = 0
     bytes_in: int = 0
     first_detection_us: int | None = None
@@ -112,17 +104,17 @@ class Lab:
 
     # --- the request path ----------------------------------------------------------------
 
-    def handle(self, account: Account, request: Request, event: TelemetryEvent) -> Outcome:
-        """Refuse a blocked account; else match the request, block on enough evidence,
-        answer it and record it for local detection."""
+    def handle(self, account: Account, request: Request, event: TelemetryEvent) -> bool:
+        """Whether the request is answered: refuse a blocked account; else match the
+        request, block on enough evidence, and record an answered one for local detection."""
         if account.account_id in self.blocked:
-            return Outcome(answered=False, blocked_now=False)
+            return False
         observe = self.observe or self.detector.observe
         for match in observe(event):
             if self._weigh(account, match):
-                return Outcome(answered=False, blocked_now=True)
+                return False
         self._record(account, request, event)
-        return Outcome(answered=True, blocked_now=False)
+        return True
 
     def _weigh(self, account: Account, match: Match) -> bool:
         """Add a match to the account's evidence; True once the account is blocked."""
@@ -212,7 +204,7 @@ class Lab:
                 watch.append((kind, value, len(regular_users)))
         for account_id, reason in flagged.items():
             self._block(accounts[account_id], [reason], now_us)
-        objects = self._signatures([self.suspects[a] for a in flagged], now_us)
+        objects = self._signatures([self.suspects[a] for a in flagged])
         objects += [self._watch(kind, value, count) for kind, value, count in watch]
         if objects:
             self.load_own(objects, now_us)
@@ -246,7 +238,7 @@ class Lab:
         obj["description"] = f"{count} new machine-regular accounts, under this lab's threshold"
         return obj
 
-    def _signatures(self, flagged: list[Suspect], now_us: int) -> list[StixObject]:
+    def _signatures(self, flagged: list[Suspect]) -> list[StixObject]:
         """Indicators of what the flagged accounts sent, built with the SDK builder."""
         if not flagged:
             return []
@@ -274,7 +266,9 @@ class Lab:
                 objects.append(
                     self._indicator(indicators.pattern_for(observable), "prompt", digest)
                 )
-            if observable["word_count"] >= 30 and not any(_near(observable, o) for o in sketched):
+            if observable["word_count"] >= NEAR_MIN_WORDS and not any(
+                _near(observable, o) for o in sketched
+            ):
                 sketched.append(observable)
         for observable in sketched:
             key = f"sketch:{observable['simhash64']}"
@@ -335,8 +329,8 @@ class Lab:
 
 def _near(a: StixObject, b: StixObject) -> bool:
     return (
-        sketches.hamming_distance(a["simhash64"], b["simhash64"]) <= 12
-        and sketches.jaccard_estimate(a["minhash"], b["minhash"]) >= 0.7
+        sketches.hamming_distance(a["simhash64"], b["simhash64"]) <= NEAR_MAX_HAMMING
+        and sketches.jaccard_estimate(a["minhash"], b["minhash"]) >= NEAR_MIN_JACCARD
     )
 
 

@@ -152,9 +152,9 @@ def simulate(scenario: Scenario, seed: int, transport: Transport | None = None) 
                 campaign_start = now_us if campaign_start is None else campaign_start
             else:
                 request = benign_request(account, scenario.campaign.billing_every, benign_rng)
-            outcome = lab.handle(account, request, account.event(request, now_us, key))
+            answered_now = lab.handle(account, request, account.event(request, now_us, key))
             if campaign:
-                if outcome.answered:
+                if answered_now:
                     answered[lab.index] += 1
                     farm.next_time(account, now_us)
                 else:
