@@ -21,8 +21,8 @@ from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import MEDIA_TYPE_TAXII_V21, Collection
 
 from exchange.api.renderers import stored_json
-from exchange.fanout import webhook_signing
 from signatures.models import STIX_MEDIA_TYPE
+from signatures.sdk import webhook_signing
 from signatures.sdk.numbers import ascii_natural
 
 USER_AGENT = "ai-isac-exchange-fanout/1"

@@ -34,7 +34,7 @@ from typing import Any, Final, TextIO
 import requests
 from taxii2client.v21 import Server, as_pages
 
-from signatures.sdk import jss, strict_json, webhook
+from signatures.sdk import jss, strict_json, webhook_signing
 from signatures.sdk.constants import FORUM_IDENTITY_ID, TLP1_TO_TLP2, TLP2_LEVELS
 from signatures.sdk.detect.engine import Detector, LoadResult, Match
 from signatures.sdk.detect.events import TelemetryEvent
@@ -357,7 +357,7 @@ class FeedSync:
 class WebhookReceiver:
     """An ``http.server`` on a local port that takes the exchange's signed pushes and hands
     their objects to ``feed.apply``. A request whose HMAC does not verify (docs/fanout.md,
-    ``signatures.sdk.webhook``) is answered 401 and changes nothing; a delivery seen before
+    ``signatures.sdk.webhook_signing``) is answered 401 and changes nothing; a delivery seen before
     (``X-ISAC-Delivery-Id``) is acknowledged and not applied again."""
 
     def __init__(self, feed: FeedSync, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -387,14 +387,16 @@ class WebhookReceiver:
     def receive(self, headers: Message, body: bytes) -> int:
         """Handle one push; return the HTTP status to answer."""
         try:
-            webhook.signature_verify(self.secret, headers.get(webhook.SIGNATURE_HEADER, ""), body)
-        except webhook.SignatureInvalid:
+            webhook_signing.signature_verify(
+                self.secret, headers.get(webhook_signing.SIGNATURE_HEADER, ""), body
+            )
+        except webhook_signing.SignatureInvalid:
             return 401
         try:
             objects = strict_json.loads(body).get("objects", [])
         except (ValueError, AttributeError):
             return 400
-        delivery = headers.get(webhook.DELIVERY_HEADER, "")
+        delivery = headers.get(webhook_signing.DELIVERY_HEADER, "")
         with self._lock:
             if delivery and delivery in self._seen:
                 return 204

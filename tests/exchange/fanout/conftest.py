@@ -25,8 +25,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from exchange.fanout import webhook_signing
 from members.models import Member
+from signatures.sdk import webhook_signing
 from signatures.services import objects_publish
 from tests import stix_samples as samples
 

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from members.models import Member
 from signatures.models import StixObject
-from signatures.sdk import indicators, webhook
+from signatures.sdk import indicators, webhook_signing
 from signatures.sdk.constants import DISTRIBUTION_EXTENSION_ID
 from signatures.sdk.detect.engine import Detector
 from signatures.sdk.detect.events import TelemetryEvent
@@ -174,9 +174,9 @@ def test_it_applies_pushed_indicators_without_polling(
         # A push that is not signed with the subscription's secret changes nothing.
         forged = ip_indicator(lab_a, "0.0.0.0/0")
         body = json.dumps({"type": "bundle", "objects": [forged]}).encode()
-        header = webhook.signature_header("whsec_wrong", body)
+        header = webhook_signing.signature_header("whsec_wrong", body)
         answer = requests.post(
-            receiver.url, data=body, headers={webhook.SIGNATURE_HEADER: header}, timeout=10
+            receiver.url, data=body, headers={webhook_signing.SIGNATURE_HEADER: header}, timeout=10
         )
         assert answer.status_code == 401
         assert feed.observe(event("192.0.2.1")) == []

@@ -1,7 +1,7 @@
 """Webhook signatures: HMAC-SHA256 over "<unix time>." + body (RFC 2104).
 
 The one implementation, for both ends: the exchange's fan-out signs with it
-(``exchange.fanout.webhook_signing``) and a lab's receiver, such as ``isac-detect``, verifies
+(``exchange.fanout.channels``) and a lab's receiver, such as ``isac-detect``, verifies
 with it. Pure Python, no Django: receivers may copy this module. The header is
 ``X-ISAC-Webhook-Signature: t=<unix seconds>,v1=<hex digest>``; the timestamp is inside
 the MAC, so a captured request cannot be replayed outside the tolerance window.

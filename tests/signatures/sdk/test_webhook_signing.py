@@ -1,10 +1,10 @@
-"""Webhook signatures (exchange.fanout.webhook_signing): what a receiver checks first."""
+"""Webhook signatures (signatures.sdk.webhook_signing): what a receiver checks first."""
 
 from __future__ import annotations
 
 import pytest
 
-from exchange.fanout.webhook_signing import (
+from signatures.sdk.webhook_signing import (
     SignatureInvalid,
     signature_header,
     signature_verify,
