@@ -102,6 +102,13 @@ class MemberThrottle(BaseThrottle):
         )
 
 
+def requests_in_progress(member: Member) -> int:
+    """How many of the member's concurrency slots are taken now (its requests in progress)."""
+    limit = _limit(member.concurrency_limit, settings.CONCURRENCY_LIMIT)
+    key, cache = _member_key(member), caches["limits"]
+    return sum(cache.get(f"{key}:slot:{number}") is not None for number in range(limit))
+
+
 def _slot_release(request: HttpRequest) -> None:
     taken: tuple[str, str] | None = getattr(request, _SLOT, None)
     if taken is None:
