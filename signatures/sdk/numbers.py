@@ -1,6 +1,6 @@
 """Numbers written as text, read strictly: ASCII digits only.
 
-``str.isdigit()`` accepts '²' and other Unicode digits, on which ``int()`` then raises, so a
+``str.isdigit`` accepts '²' and other Unicode digits, on which ``int()`` then raises, so a
 header or parameter holding one would crash its reader. Every decimal integer that arrives
 as text (query parameters, HTTP headers, signature headers) is read here.
 """
