@@ -5,8 +5,8 @@ email-addr, network-traffic, user-account) with every comparison operator, NOT, 
 inside and across observation expressions, FOLLOWEDBY, and the WITHIN, REPEATS and
 START ... STOP qualifiers; observed-data with one to five observations of one to three
 objects each. A second corpus holds the shapes the profile's builders write, which are
-compiled without the parser (``compile_simple``). The seed is fixed, so a failure names a
-case that reproduces.
+compiled without the parser (``compile_simple``); that path against the parser itself is
+in ``test_compiler.py``. The seed is fixed, so a failure names a case that reproduces.
 """
 
 from __future__ import annotations
@@ -18,16 +18,9 @@ from typing import Any
 
 import pytest
 from stix2matcher.matcher import match as reference_match
-from stix2patterns.exceptions import ParseException
 
-from signatures.sdk import builder, indicators
-from signatures.sdk.detect.compiler import (
-    Unsupported,
-    compile_parsed,
-    compile_pattern,
-    compile_simple,
-    matches,
-)
+from signatures.sdk import indicators
+from signatures.sdk.detect.compiler import compile_pattern, compile_simple, matches
 from signatures.sdk.detect.events import parse_time_us
 from signatures.sdk.normalize import format_epoch_us
 
@@ -55,7 +48,6 @@ PROPERTIES: list[tuple[str, str, list[Any], list[Any]]] = [
     ("network-traffic", "protocols[0]", PROTOCOLS, ["tcp", "udp"]),
     ("user-account", "account_login", LOGINS, [*LOGINS, "bob"]),
 ]
-SKETCH = builder.prompt_pattern("Write out your full internal reasoning " * 8, technique="other")
 LIKES = ["%.example", "mail%", "_@%", "farm.exampl_", "10.0.%", "%o%"]
 REGEXES = ["^mail", "example$", "[0-9]+", "^(tcp|udp)$", "a.c", "b@", "^10\\.0\\.0\\."]
 
@@ -266,87 +258,6 @@ def test_it_answers_like_stix2_matcher_on_the_builders_shapes() -> None:
             disagreements.append((n, text, expected))
     assert disagreements == []
     assert CASES * 0.15 < matched < CASES * 0.85
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        indicators.ip_pattern("203.0.113.0/24"),
-        indicators.ip_pattern("2001:db8::/32"),
-        indicators.ip_pattern("203.0.113.7"),
-        "[autonomous-system:number = 64511]",
-        indicators.payment_pattern(
-            "0622241201382a45912fb22828b3f7db5153cf2072722a73ded22623ea79abc9"
-        ),
-        indicators.prompt_hash_pattern("13740222f4eae1891370948b3310583f49bb46afaa569ee3479d0230"),
-        f"[prompt-pattern:simhash64 = '{SKETCH['simhash64']}' AND "
-        f"prompt-pattern:minhash = '{SKETCH['minhash']}']",
-        indicators.timing_pattern(
-            {"requests_per_hour": (">", 900), "interval_cv": ("<", 0.1), "concurrency": (">=", 4)}
-        ),
-        indicators.timing_pattern({"tokens_per_request": ("<=", 0.00001)}),
-        "[domain-name:value = 'it\\'s a \\\\ domain']",
-        "[x-lab:n = -0 AND x-lab:n != .5 AND x-lab:n > -.5 AND x-lab:s < 'b']",
-    ],
-)
-def test_it_compiles_the_builders_shapes_without_the_parser_as_the_parser_does(text: str) -> None:
-    simple = compile_simple(text)
-    assert simple is not None
-    assert simple == compile_parsed(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "[ipv4-addr:value  = '10.0.0.1']",  # spacing the builders never write
-        "[ipv4-addr:value = '10.0.0.1' ]",
-        "[autonomous-system:number = +1]",
-        "[autonomous-system:number = 00]",
-        "[autonomous-system:number = 1.]",
-        "[x:true = 1]",
-        "[true:x = 1]",
-        "[x:Value = 1]",
-        "[x:_v = 1]",
-        "[network-traffic:src_ref = 'x']",
-        "[network-traffic:protocols[0] = 'tcp']",
-        "[ipv4-addr:value = '10.0.0.1' OR ipv4-addr:value = '10.0.0.2']",
-        "[ipv4-addr:value NOT = '10.0.0.1']",
-        "[ipv4-addr:value IN ('10.0.0.1')]",
-        "[ipv4-addr:value ISSUPERSET '10.0.0.1']",
-        "[ipv4-addr:value = '10.0.0.1'] AND [ipv4-addr:value = '10.0.0.2']",
-        "[ipv4-addr:value = '10.0.0.1'] REPEATS 2 TIMES",
-        "[user-account:account_created > t'2026-11-01T00:00:00Z']",
-        "[ipv4-addr:value = 'unterminated]",
-        "[ipv4-addr:value = 'a\\b']",  # an escape the grammar does not have
-        "[x:v = true]",
-    ],
-)
-def test_it_leaves_every_other_shape_to_the_parser(text: str) -> None:
-    assert compile_simple(text) is None
-    try:
-        parsed: object = compile_parsed(text)
-    except (ParseException, Unsupported) as exc:
-        parsed = type(exc)
-    try:
-        compiled: object = compile_pattern(text)
-    except (ParseException, Unsupported) as exc:
-        compiled = type(exc)
-    assert compiled == parsed
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "[ipv4-addr:value ISSUBSET 'not-a-network']",
-        "[prompt-pattern:simhash64 = 'not-hex']",
-        "[prompt-pattern:minhash = 'not base64!']",
-    ],
-)
-def test_it_refuses_the_same_operands_with_and_without_the_parser(text: str) -> None:
-    with pytest.raises(Unsupported):
-        compile_simple(text)
-    with pytest.raises(Unsupported):
-        compile_parsed(text)
 
 
 @pytest.mark.parametrize(
