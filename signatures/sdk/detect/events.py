@@ -178,9 +178,9 @@ def _observed_objects(obj: Mapping[str, Any], bundle: Mapping[str, Any] | None) 
 
 
 def _event_from_objects(
-    event_id: str, time_us: int, objects: Sequence[Mapping[str, Any]]
+    event_id: str, account_id: str, time_us: int, objects: Sequence[Mapping[str, Any]]
 ) -> TelemetryEvent:
-    fields: dict[str, Any] = {"event_id": event_id, "time_us": time_us, "account_id": event_id}
+    fields: dict[str, Any] = {"event_id": event_id, "time_us": time_us, "account_id": account_id}
     for sco in objects:
         kind = sco.get("type")
         if kind in ("ipv4-addr", "ipv6-addr"):
@@ -188,7 +188,7 @@ def _event_from_objects(
         elif kind == "autonomous-system":
             fields["asn"] = sco.get("number")
         elif kind == "user-account":
-            fields["account_id"] = str(sco.get("user_id") or sco.get("account_login") or event_id)
+            fields["account_id"] = str(sco.get("user_id") or sco.get("account_login") or account_id)
             if isinstance(created := sco.get("account_created"), str):
                 fields["account_created_us"] = parse_time_us(created, "account_created")
         elif kind == "domain-name":
@@ -226,9 +226,14 @@ def events_from_observed_data(obj: Mapping[str, Any]) -> list[TelemetryEvent]:
         time_us = parse_time_us(data.get("first_observed"), "first_observed")
         objects = _observed_objects(data, bundle)
         count = data.get("number_observed", 1)
+        # The instances of one observed-data share its account, so that a REPEATS over
+        # number_observed binds them as stix2-matcher does.
+        account_id = str(data.get("id"))
         for n in range(count if isinstance(count, int) and count > 0 else 1):
             suffix = f"#{n}" if count != 1 else ""
-            events.append(_event_from_objects(f"{data.get('id')}{suffix}", time_us, objects))
+            events.append(
+                _event_from_objects(f"{account_id}{suffix}", account_id, time_us, objects)
+            )
     return events
 
 

@@ -8,12 +8,7 @@ from typing import Any
 import pytest
 
 from signatures.sdk import builder, indicators
-from signatures.sdk.detect import (
-    Detector,
-    TelemetryEvent,
-    event_from_raw,
-    events_from_observed_data,
-)
+from signatures.sdk.detect import Detector, TelemetryEvent, event_from_raw
 from signatures.sdk.detect.features import AccountWindow
 
 LAB = "identity--a11ce000-0000-4000-8000-000000000001"
@@ -267,35 +262,3 @@ def test_it_forgets_idle_accounts_after_a_window() -> None:
     assert detector.stats()["accounts"] == 100
     detector.observe(event(1000, 3600, account="late"))
     assert detector.stats()["accounts"] == 1
-
-
-def test_it_reads_observed_data_bundles() -> None:
-    bundle = {
-        "type": "bundle",
-        "id": "bundle--1",
-        "objects": [
-            {
-                "type": "observed-data",
-                "id": "observed-data--1",
-                "first_observed": "2026-11-24T00:00:00.000Z",
-                "last_observed": "2026-11-24T00:00:00.000Z",
-                "number_observed": 2,
-                "object_refs": ["ipv4-addr--1", "user-account--1"],
-            },
-            {"type": "ipv4-addr", "id": "ipv4-addr--1", "value": "203.0.113.9"},
-            {"type": "user-account", "id": "user-account--1", "user_id": "acct-9"},
-        ],
-    }
-    events = events_from_observed_data(bundle)
-    assert [(e.event_id, e.account_id, e.source_ip, e.time_us) for e in events] == [
-        ("observed-data--1#0", "acct-9", "203.0.113.9", round(T0 * 1_000_000)),
-        ("observed-data--1#1", "acct-9", "203.0.113.9", round(T0 * 1_000_000)),
-    ]
-
-
-def test_it_refuses_a_card_number_without_the_sharing_key() -> None:
-    with pytest.raises(ValueError, match="sharing key"):
-        event_from_raw(
-            {"event_id": "e", "time": T0, "account_id": "a", "card_number": "4111111111111111"},
-            sharing_key=None,
-        )
