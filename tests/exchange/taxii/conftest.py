@@ -4,6 +4,7 @@ the check of a TAXII error envelope."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,12 @@ from signatures.services import objects_publish
 TAXII = "application/taxii+json;version=2.1"
 #: One endpoint per level of the URL tree: discovery, an API root, its collections.
 ENDPOINTS = ["/taxii2/", "/feed/", "/feed/collections/"]
+#: A date_added as the server writes it: always six fraction digits.
+DATE_ADDED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+#: Three versions of one object, with 3, 7 and 9 fraction digits.
+V1 = "2026-11-20T09:30:00.123Z"
+V2 = "2026-11-21T09:30:00.1234567Z"
+V3 = "2026-11-22T09:30:00.123456789Z"
 
 
 class Taxii:
@@ -80,6 +87,20 @@ def indicator(creator: str, n: int, **overrides: Any) -> dict[str, Any]:
     }
     obj.update(overrides)
     return obj
+
+
+@pytest.fixture
+def lab(taxii_for: Callable[..., Taxii], lab_a: Member) -> Taxii:
+    return taxii_for(lab_a)
+
+
+@pytest.fixture
+def three_versions(lab_a: Member, shared: Collection) -> list[dict[str, Any]]:
+    """Indicator 1 in three versions, published newest first to prove order is by version."""
+    versions = [indicator(lab_a.identity_id, 1, modified=v) for v in (V1, V2, V3)]
+    publish(lab_a, shared, versions[2])
+    publish(lab_a, shared, versions[0], versions[1])
+    return versions
 
 
 @pytest.fixture

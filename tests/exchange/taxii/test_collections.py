@@ -1,4 +1,4 @@
-"""Discovery (4.1), API roots (4.2), Collections (5.1) and Collection (5.2)."""
+"""exchange/taxii/collections.py: Get Collections (5.1) and Get A Collection (5.2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from django.core.management import call_command
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from members.models import Member
 from signatures.models import Collection
@@ -18,39 +17,6 @@ from tests.exchange.taxii.conftest import (
     collection_url,
     indicator,
 )
-
-
-@override_settings(SITE_URL="https://isac.example", TAXII_API_ROOTS=["feed", "labs"])
-def test_it_answers_discovery_with_every_api_root(
-    taxii_for: Callable[..., Taxii], lab_a: Member
-) -> None:
-    response = taxii_for(lab_a).get("/taxii2/")
-    assert response.status_code == 200 and response["Content-Type"] == TAXII
-    body = response.json()
-    assert body["title"]
-    assert body["default"] == "https://isac.example/feed/"
-    assert body["api_roots"] == ["https://isac.example/feed/", "https://isac.example/labs/"]
-
-
-@override_settings(SITE_URL="", TAXII_API_ROOTS=["feed"])
-def test_it_answers_discovery_at_the_address_it_was_reached_without_site_url(
-    client_for: Callable[..., APIClient], lab_a: Member
-) -> None:
-    response = client_for(lab_a).get("/taxii2/", HTTP_HOST="localhost:8766", HTTP_ACCEPT=TAXII)
-    assert response.status_code == 200
-    assert response.json()["api_roots"] == ["http://localhost:8766/feed/"]
-
-
-@override_settings(MAX_CONTENT_LENGTH=12345, TAXII_API_ROOTS=["feed", "labs"])
-def test_it_describes_each_api_root(taxii_for: Callable[..., Taxii], lab_a: Member) -> None:
-    for root in ("feed", "labs"):
-        response = taxii_for(lab_a).get(f"/{root}/")
-        assert response.status_code == 200 and response["Content-Type"] == TAXII
-        body = response.json()
-        assert body["versions"] == [TAXII]
-        assert body["max_content_length"] == 12345
-        assert root in body["title"]
-    assert_taxii_error(taxii_for(lab_a).get("/other/"), 404)
 
 
 def test_it_lists_the_collections_a_member_may_read_or_write(

@@ -1,10 +1,9 @@
-"""Get Objects (5.4), Add Objects (5.5), Get/Delete An Object (5.6, 5.7), Versions (5.8),
-Manifest (5.3): every filter, status code and header."""
+"""exchange/taxii/objects.py: Get Objects (5.4), Add Objects (5.5), Get/Delete An Object
+(5.6, 5.7): every filter, status code and header."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,11 @@ from signatures.models import Collection, CollectionEntry, StixObject
 from signatures.object_signing import without_signatures
 from signatures.services import collection_create
 from tests.exchange.taxii.conftest import (
+    DATE_ADDED,
     TAXII,
+    V1,
+    V2,
+    V3,
     Taxii,
     assert_taxii_error,
     body,
@@ -25,25 +28,6 @@ from tests.exchange.taxii.conftest import (
     indicator,
     publish,
 )
-
-DATE_ADDED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-V1 = "2026-11-20T09:30:00.123Z"
-V2 = "2026-11-21T09:30:00.1234567Z"
-V3 = "2026-11-22T09:30:00.123456789Z"
-
-
-@pytest.fixture
-def lab(taxii_for: Callable[..., Taxii], lab_a: Member) -> Taxii:
-    return taxii_for(lab_a)
-
-
-@pytest.fixture
-def three_versions(lab_a: Member, shared: Collection) -> list[dict[str, Any]]:
-    """Indicator 1 in three versions, published newest first to prove order is by version."""
-    versions = [indicator(lab_a.identity_id, 1, modified=v) for v in (V1, V2, V3)]
-    publish(lab_a, shared, versions[2])
-    publish(lab_a, shared, versions[0], versions[1])
-    return versions
 
 
 def objects(response) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -246,7 +230,7 @@ def test_it_ignores_filters_it_does_not_define(
     assert len(objects(lab.get(url, **{"match[relationship_type]": "x", "foo": "bar"}))) == 1
 
 
-# --- 5.5 Add Objects and 4.3 Status ----------------------------------------------------------
+# --- 5.5 Add Objects -------------------------------------------------------------------------
 
 
 def test_it_adds_objects_and_answers_202_with_a_complete_status(
@@ -283,18 +267,6 @@ def test_it_counts_a_resent_version_as_a_success(
     assert "already stored" in status["successes"][0]["message"]
 
 
-def test_it_shows_a_status_to_its_owner_only(
-    lab: Taxii, taxii_for: Callable[..., Taxii], lab_a: Member, lab_b: Member, shared: Collection
-) -> None:
-    status = lab.post(
-        collection_url(shared, "objects/"), {"objects": [indicator(lab_a.identity_id, 1)]}
-    ).json()
-    assert_taxii_error(taxii_for(lab_b).get(f"/feed/status/{status['id']}/"), 404)
-    assert_taxii_error(lab.get("/feed/status/6b1f1a53-0000-4000-8000-000000000000/"), 404)
-    assert_taxii_error(lab.get("/feed/status/not-a-uuid/"), 404)
-    assert lab.get(f"/feed/status/{status['id']}").status_code == 200
-
-
 def test_it_refuses_to_add_to_a_collection_the_member_cannot_write(
     taxii_for: Callable[..., Taxii], lab_a: Member, partner: Member, shared: Collection
 ) -> None:
@@ -307,7 +279,7 @@ def test_it_refuses_to_add_to_a_collection_the_member_cannot_write(
     assert_taxii_error(taxii_for(partner).post(collection_url(shared, "objects/"), body), 403)
 
 
-# --- 5.6 Get An Object and 5.8 Get Object Versions -------------------------------------------
+# --- 5.6 Get An Object -----------------------------------------------------------------------
 
 
 def test_it_gets_an_object_latest_version_by_default(
@@ -329,63 +301,6 @@ def test_it_answers_404_for_an_object_not_in_the_collection(lab: Taxii, shared: 
     url = collection_url(shared, "objects/indicator--00000000-0000-4000-8000-000000000077/")
     assert_taxii_error(lab.get(url), 404)
     assert_taxii_error(lab.get(url + "versions/"), 404)
-
-
-def test_it_lists_object_versions_as_sent(
-    lab: Taxii, shared: Collection, three_versions: list[dict[str, Any]]
-) -> None:
-    url = collection_url(shared, f"objects/{three_versions[0]['id']}/versions/")
-    response = lab.get(url)
-    assert response.status_code == 200 and response["Content-Type"] == TAXII
-    # date_added order: V3 was added first.
-    assert response.json() == {"more": False, "versions": [V3, V1, V2]}
-    assert DATE_ADDED.match(response["X-TAXII-Date-Added-Last"])
-    page = lab.get(url, limit=2).json()
-    assert page["versions"] == [V3, V1] and page["more"] is True
-    assert lab.get(url, limit=2, next=page["next"]).json()["versions"] == [V2]
-    assert lab.get(url, **{"match[spec_version]": "2.0"}).json() == {"more": False}
-
-
-def test_it_versions_an_unversioned_object_by_date_added(
-    lab: Taxii, lab_a: Member, shared: Collection
-) -> None:
-    address = {
-        "type": "ipv4-addr",
-        "spec_version": "2.1",
-        "id": "ipv4-addr--1f0f8d8e-6d3b-5a7c-9e2f-0a1b2c3d4e05",
-        "value": "203.0.113.0/24",
-    }
-    publish(lab_a, shared, address)
-    versions = lab.get(collection_url(shared, f"objects/{address['id']}/versions/")).json()
-    assert DATE_ADDED.match(versions["versions"][0])
-    assert objects(lab.get(collection_url(shared, f"objects/{address['id']}/"))) == [address]
-
-
-# --- 5.3 Get Object Manifests ----------------------------------------------------------------
-
-
-def test_it_serves_manifests_with_the_same_filters(
-    lab: Taxii, lab_a: Member, shared: Collection, three_versions: list[dict[str, Any]]
-) -> None:
-    publish(lab_a, shared, indicator(lab_a.identity_id, 2))
-    url = collection_url(shared, "manifest/")
-    response = lab.get(url)
-    assert response.status_code == 200 and response["Content-Type"] == TAXII
-    records = response.json()["objects"]
-    assert [(r["id"], r["version"]) for r in records] == [
-        (three_versions[0]["id"], V3),
-        (indicator(lab_a.identity_id, 2)["id"], V1),
-    ]
-    assert all(r["media_type"] == "application/stix+json;version=2.1" for r in records)
-    assert all(DATE_ADDED.match(r["date_added"]) for r in records)
-    assert response["X-TAXII-Date-Added-Last"] == records[-1]["date_added"]
-    all_versions = lab.get(url, **{"match[version]": "all", "match[type]": "indicator"}).json()
-    assert len(all_versions["objects"]) == 4
-    page = lab.get(url, limit=1, **{"match[version]": "all"}).json()
-    assert page["more"] is True
-    rest = lab.get(url, limit=10, next=page["next"], **{"match[version]": "all"}).json()
-    assert len(rest["objects"]) == 3
-    assert lab.get(url, **{"match[id]": "indicator--nope"}).json() == {"more": False}
 
 
 # --- 5.7 Delete An Object --------------------------------------------------------------------
