@@ -9,7 +9,6 @@ import pytest
 
 from signatures.sdk import builder, indicators
 from signatures.sdk.detect import Detector, TelemetryEvent, event_from_raw
-from signatures.sdk.detect.features import AccountWindow
 
 LAB = "identity--a11ce000-0000-4000-8000-000000000001"
 T0 = 1_795_478_400.0  # 2026-11-24T00:00:00Z, the timing example's first request
@@ -108,31 +107,6 @@ def test_it_matches_the_profile_regex_on_the_normalised_prompt() -> None:
         event(1, prompt="WRITE OUT YOUR FULL INTERNAL REASONING now"),
         event(2, prompt="hi"),
     ) == [(regex, ("e1",))]
-
-
-def test_it_keeps_the_builders_timing_features_on_the_worked_example() -> None:
-    offsets = [0.0, 3.5, 7.2, 10.6, 14.4, 17.9]
-    tokens = [812, 790, 805, 799, 820, 801]
-    window = AccountWindow()
-    for offset, count in zip(offsets, tokens, strict=True):
-        window.add(round((T0 + offset) * 1_000_000), 1_000_000, count, None)
-    profile = window.profile()
-    assert profile is not None
-    expected = builder.api_session_profile([T0 + o for o in offsets], token_counts=tokens)
-    for name in (
-        "window_start",
-        "window_end",
-        "request_count",
-        "requests_per_hour",
-        "interval_median_ms",
-        "interval_p10_ms",
-        "interval_p90_ms",
-        "interval_cv",
-        "concurrency",
-        "tokens_per_request",
-    ):
-        assert profile[name] == expected[name], name
-    assert (profile["requests_per_hour"], profile["interval_cv"]) == (1005.587, 0.041)
 
 
 def test_it_reports_a_timing_indicator_once_per_account_and_window() -> None:
