@@ -31,6 +31,7 @@ from signatures.sdk.constants import (
     TLP2_EXTENSION_ID,
     TLP2_LEVELS,
 )
+from signatures.stix2_shortcut import stix2_accepts
 from signatures.stix_types import (
     COMMON_PROPERTY_TYPES,
     CUSTOM_KINDS,
@@ -219,7 +220,7 @@ def object_prepare(
         # recursing without limit.
         for message in profile.pattern_errors(obj["pattern"]):
             raise ObjectRefused(f"{object_id}: property 'pattern': {message}")
-    if object_type in PROPERTY_TYPES:
+    if object_type in PROPERTY_TYPES and not stix2_accepts(obj):
         _check_with_stix2(obj, object_id)
     for message in profile.validate_profile_object(obj):
         raise ObjectRefused(message)

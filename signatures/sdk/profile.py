@@ -25,6 +25,7 @@ from stix2patterns.exceptions import ParseException
 from stix2patterns.v21.pattern import Pattern
 
 from signatures.sdk.constants import SCO_ID_NAMESPACE
+from signatures.sdk.flat_patterns import flat_comparisons
 
 _NAMESPACE = uuid.UUID(SCO_ID_NAMESPACE)
 # RE2 logs each compile error to stderr on its own; the error is reported to the caller.
@@ -261,8 +262,10 @@ def _address_errors(object_type: str, operator: str, operand: str) -> list[str]:
 def _pattern_errors(pattern: str) -> tuple[str, ...]:
     if (bound := pattern_bounds_error(pattern)) is not None:
         return (f"pattern refused before parsing: {bound}",)
+    # The flat shape of nearly every signature is read without the ANTLR grammar, with the
+    # same result (flat_patterns); any other pattern goes to the reference parser.
     try:
-        comparisons = Pattern(pattern).inspect().comparisons
+        comparisons = flat_comparisons(pattern) or Pattern(pattern).inspect().comparisons
     except ParseException as exc:
         return (f"invalid STIX 2.1 pattern: {exc}",)
     except RecursionError:
