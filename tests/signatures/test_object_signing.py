@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from members.models import KeyState, Member, SigningKey
 from members.services import custodial_signing_set
 from signatures.models import StixObject
-from signatures.object_signing import PublishSigning
+from signatures.object_signing import PublishSigning, SignatureChecker
 from signatures.sdk import jss
 from signatures.sdk.constants import SIGNING_EXTENSION_ID, TLP2_GREEN
 from signatures.services import signing_key_register, signing_key_revoke, signing_key_rotate
@@ -324,3 +324,33 @@ def test_it_makes_the_signature_note_of_an_unattested_definition(
     custodial = SigningKey.objects.get(member=lab_a, custodial=True, state=KeyState.ACTIVE)
     verifier = jss.Verifier({"keys": [custodial.published_jwk()]})
     assert [r.status for r in verifier.verify_all([note, sent])] == ["valid", "valid"]
+
+
+# --- SignatureChecker: the states the console shows ------------------------------------------
+
+
+def test_it_shows_a_definition_changed_after_its_note_as_invalid(forum: Member) -> None:
+    definition = StixObject.objects.filter(
+        type="extension-definition", created_by_ref=forum.identity_id
+    ).first()
+    assert definition is not None
+    definition.raw = definition.raw.replace('"schema":', '"description":"changed","schema":', 1)
+    assert '"changed"' in definition.raw
+    verification = SignatureChecker().check(definition)
+    assert verification.status == "invalid"
+    assert "changed after signing" in verification.reason
+
+
+def test_it_verifies_each_version_once_per_checker(lab_client: APIClient, lab_a: Member) -> None:
+    sent = indicator(lab_a.identity_id)
+    assert publish(lab_client, sent)["accepted"] == 1
+    checker = SignatureChecker()
+    obj = StixObject.objects.get(stix_id=sent["id"])
+    first = checker.check(obj)
+    # The same version is not verified again within the request: its report is kept.
+    altered = obj.raw.replace('"confidence":80', '"confidence":5')
+    assert altered != obj.raw
+    obj.raw = altered
+    assert checker.check(obj) is first and first.status == "valid"
+    assert checker.verifier is checker.verifier
+    assert SignatureChecker().check(obj).status == "invalid"

@@ -10,10 +10,7 @@ import orjson
 import pytest
 from django.test import Client
 
-from exchange.console.selectors import QueueFilters, forum_member, queue_objects, queue_rows
 from members.models import Member
-from signatures.models import StixObject
-from signatures.object_signing import SignatureChecker
 from signatures.sdk.constants import TLP2_AMBER, TLP2_EXTENSION_ID
 from signatures.sdk.profile import load_profile
 from tests import stix_samples
@@ -66,48 +63,6 @@ def test_it_filters_by_triage_state(analyst_client: Client, slice_ids: dict[str,
     assert slice_ids["prompt"] not in queue_ids(analyst_client, state="new")
 
 
-def test_it_shows_summaries_signature_state_and_corroboration(
-    slice_ids: dict[str, str], lab_a: Member
-) -> None:
-    forum = forum_member()
-    rows = {
-        row.obj.stix_id: row
-        for row in queue_rows(forum, list(queue_objects(forum, QueueFilters())))
-    }
-    ranged = rows[slice_ids["range"]]
-    assert (ranged.summary, ranged.kind, ranged.lab) == (
-        "IPv4 in 203.0.113.0/24",
-        "network",
-        "lab-a",
-    )
-    assert ranged.corroborated_by == ["lab-b"]
-    assert rows[slice_ids["same_pattern"]].corroborated_by == ["lab-a"]
-    assert rows[slice_ids["prompt"]].corroborated_by == []
-    assert rows[slice_ids["sighting"]].summary == ("sighting of IPv4 in 203.0.113.0/24, 412 times")
-    assert ranged.verification.status == "valid"
-    assert ranged.verification.signees == (lab_a.identity_id,)
-    assert ranged.verification.signed_by == ("lab-a",)
-
-    # A stored object altered after signing shows as invalid, with the verifier's reason.
-    StixObject.objects.filter(stix_id=slice_ids["prompt"]).update(
-        raw=StixObject.objects.get(stix_id=slice_ids["prompt"]).raw.replace(
-            '"confidence":85', '"confidence":5'
-        )
-    )
-    row = queue_rows(forum, [StixObject.objects.get(stix_id=slice_ids["prompt"])])[0]
-    assert row.verification.status == "invalid"
-    assert "changed after signing" in row.verification.reason
-
-
-def test_it_shows_unsigned_objects_as_unsigned(slice_ids: dict[str, str]) -> None:
-    forum = forum_member()
-    obj = StixObject.objects.get(stix_id=slice_ids["range"])
-    data = orjson.loads(obj.raw)
-    del data["extensions"]
-    obj.raw = orjson.dumps(data).decode()
-    assert queue_rows(forum, [obj])[0].verification.status == "unsigned"
-
-
 @pytest.mark.parametrize(
     ("stix_id", "badge"),
     [(TLP2_EXTENSION_ID, "official"), (TLP2_AMBER, "official")]
@@ -127,29 +82,6 @@ def test_it_shows_the_forums_definitions_as_signed_and_oasis_content_as_official
     assert f'sig-{verification.status}" title="{verification.reason}">{badge}<' in (
         response.content.decode()
     )
-
-
-def test_it_shows_a_definition_changed_after_its_note_as_invalid(forum: Member) -> None:
-    definition = StixObject.objects.filter(
-        type="extension-definition", created_by_ref=forum.identity_id
-    ).first()
-    assert definition is not None
-    definition.raw = definition.raw.replace('"schema":', '"description":"changed","schema":', 1)
-    assert '"changed"' in definition.raw
-    verification = SignatureChecker().check(definition)
-    assert verification.status == "invalid"
-    assert "changed after signing" in verification.reason
-
-
-def test_it_verifies_each_version_once_per_checker(slice_ids: dict[str, str]) -> None:
-    checker = SignatureChecker()
-    obj = StixObject.objects.get(stix_id=slice_ids["range"])
-    first = checker.check(obj)
-    # The same version is not verified again within the request: its report is kept.
-    obj.raw = obj.raw.replace('"confidence":80', '"confidence":5')
-    assert checker.check(obj) is first and first.status == "valid"
-    assert checker.verifier is checker.verifier
-    assert SignatureChecker().check(obj).status == "invalid"
 
 
 def test_it_shows_versions_with_a_property_diff(
