@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 
 import pytest
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from members.models import Member
@@ -87,13 +85,6 @@ def test_it_refuses_a_regex_re2_cannot_compile(lab_client: APIClient, lab_a: Mem
     body = publish(lab_client, indicator)
     assert body["results"][0]["status"] == "refused"
     assert "'pattern'" in body["results"][0]["reason"]
-
-
-def test_load_profile_is_idempotent(forum: Member) -> None:
-    out = io.StringIO()
-    call_command("load_profile", stdout=out)
-    assert out.getvalue().startswith("0 accepted, ")
-    assert out.getvalue().strip().endswith("0 refused")
 
 
 def test_the_forums_extension_definitions_are_signed_through_stored_notes(forum: Member) -> None:
