@@ -1,5 +1,5 @@
 """exchange.console.auth: who may reach the console and do what: roles, outsiders, CSRF,
-login lockout, idle sessions, the admin's gate, and keys and grants through the pages."""
+login lockout (the admin's sign-in too), idle sessions, keys and grants through the pages."""
 
 from __future__ import annotations
 
@@ -222,37 +222,6 @@ def test_it_locks_out_every_sign_in_path_after_failures_on_either(
     # authenticate() itself refuses, so any other sign-in path would be locked out too.
     request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.9")
     assert authenticate(request, username=admin_user.username, password=PASSWORD) is None
-
-
-def test_it_lets_forum_staff_into_the_admin(admin_user: User) -> None:
-    client = Client()
-    response = _sign_in(client, "/admin/login/", admin_user.username, PASSWORD)
-    assert response.status_code == 302
-    assert client.get("/admin/").status_code == 200
-
-
-@pytest.mark.parametrize("kind", ["lab", "partner", "outsider"])
-def test_it_refuses_the_admin_to_anyone_but_forum_staff(
-    kind: str, make_user: UserMaker, lab_a: Member, partner: Member
-) -> None:
-    if kind == "outsider":
-        # A superuser with no Forum membership, as createsuperuser makes.
-        user = User.objects.create_superuser("root", password=PASSWORD)
-    else:
-        user = make_user(f"{kind}-staff", lab_a if kind == "lab" else partner, "admin")
-        user.is_superuser = True
-        user.save()
-    client = Client()
-    refused = _sign_in(client, "/admin/login/", user.username, PASSWORD)
-    assert refused.status_code == 200
-    assert "cannot use the analyst console" in refused.content.decode()
-    assert "_auth_user_id" not in client.session
-    # A session obtained some other way does not open the admin either.
-    client.force_login(user)
-    for url in ("/admin/", "/admin/members/apitoken/", "/admin/signatures/collection/"):
-        response = client.get(url)
-        assert response.status_code == 302, url
-        assert response["Location"].startswith("/admin/login/"), url
 
 
 def test_create_analyst_makes_an_admin_operator_with_superuser(
