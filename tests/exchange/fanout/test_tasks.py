@@ -19,7 +19,6 @@ def test_it_registers_every_task_under_the_name_it_is_queued_by(settings: Any) -
     for name, task in [
         ("fanout.dispatch", tasks.dispatch),
         ("fanout.pump", tasks.pump),
-        ("fanout.pumps", tasks.pumps),
     ]:
         assert app.tasks[name].run is task.run
         assert app.tasks[name].acks_late
@@ -29,5 +28,4 @@ def test_it_registers_every_task_under_the_name_it_is_queued_by(settings: Any) -
 def test_it_does_nothing_for_a_subscription_that_is_gone(lab_a: Member) -> None:
     gone = str(uuid.uuid4())
     tasks.pump(gone)
-    tasks.pumps([gone])
     assert not Subscription.objects.exists()
