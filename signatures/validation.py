@@ -16,7 +16,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final
+from typing import Any
 
 import orjson
 import rfc8785
@@ -26,6 +26,7 @@ from signatures.sdk import profile
 from signatures.sdk.constants import (
     CREDITABLE_TYPES,
     DISTRIBUTION_EXTENSION_ID,
+    MAX_SAFE_INTEGER,
     SIGNING_EXTENSION_ID,
     TLP1_TO_TLP2,
     TLP2_EXTENSION_ID,
@@ -59,9 +60,6 @@ _IDENTIFIER = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
     re.ASCII,
 )
-#: I-JSON (RFC 7493 section 2.2): integers beyond 2**53 - 1 lose precision in other
-#: parsers, and RFC 8785 (which signatures are computed over) refuses them.
-MAX_SAFE_INTEGER: Final = 2**53 - 1
 # A lone surrogate cannot be encoded as UTF-8; NUL ends strings in C consumers.
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 # STIX 2.1 section 7.2.3.1: a selector step into a list is "[index]".

@@ -77,3 +77,7 @@ DISTILLATION_PHASES: Final = (
 
 #: TLP 2.0 marking ids by level name, the inverse of TLP2_LEVELS.
 TLP2_BY_LEVEL: Final = {level: marking for marking, level in TLP2_LEVELS.items()}
+
+#: I-JSON (RFC 7493 section 2.2): integers beyond 2**53 - 1 lose precision in other parsers,
+#: and RFC 8785, which signatures are computed over, refuses them.
+MAX_SAFE_INTEGER: Final = 2**53 - 1

@@ -24,6 +24,7 @@ from django.utils import timezone
 from members.choices import MemberKind
 from members.models import Member
 from members.services import audit_record
+from signatures.bulk_insert import bulk_insert
 from signatures.models import STIX_MEDIA_TYPE, Collection, CollectionEntry, OutboxEntry, StixObject
 from signatures.selectors import collection_can_write, objects_visible_to
 from signatures.signals import outbox_filled
@@ -58,12 +59,10 @@ def entries_add(
     if not entries:
         return []
     entry_flags_settle(collection, {entry.stix_id for entry, _ in entries}, new=entries)
-    created = CollectionEntry.objects.bulk_create([entry for entry, _ in entries])
+    created = bulk_insert([entry for entry, _ in entries])
     collection.save(update_fields=["last_date_added"])
     # Same transaction as the entries: an accepted object is never missed by the fan-out.
-    OutboxEntry.objects.bulk_create(
-        OutboxEntry(collection_entry=entry, created_at=now) for entry in created
-    )
+    bulk_insert([OutboxEntry(collection_entry=entry, created_at=now) for entry in created])
     transaction.on_commit(lambda: outbox_filled.send(sender=OutboxEntry))
     return created
 

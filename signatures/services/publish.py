@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from members.choices import MemberKind
 from members.models import Member
 from members.services import audit_record
+from signatures.bulk_insert import bulk_insert
 from signatures.models import (
     AnonymisedPublication,
     Collection,
@@ -410,13 +411,15 @@ def _store(
             continue
         new_objects.append((index, item, _stix_object(member, item, raw)))
 
-    created = StixObject.objects.bulk_create([row for _, _, row in new_objects])
+    created = bulk_insert([row for _, _, row in new_objects])
     if anonymous:
         _anonymised_record(member, created)
-    ObjectRecipient.objects.bulk_create(
-        ObjectRecipient(stix_object=row, identity_id=recipient)
-        for (_, item, _), row in zip(new_objects, created, strict=True)
-        for recipient in item.recipients
+    bulk_insert(
+        [
+            ObjectRecipient(stix_object=row, identity_id=recipient)
+            for (_, item, _), row in zip(new_objects, created, strict=True)
+            for recipient in item.recipients
+        ]
     )
     to_link = [
         (index, item, row.pk) for (index, item, _), row in zip(new_objects, created, strict=True)

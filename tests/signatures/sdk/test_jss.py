@@ -23,6 +23,8 @@ import rfc8785
 import stix2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signatures.sdk import jss
 from signatures.sdk.constants import (
@@ -922,3 +924,49 @@ def test_official_oasis_objects_are_checked_by_value() -> None:
         assert verifier.verify(json.loads(json.dumps(obj))).status == "official"
     changed = {**official[TLP2_AMBER], "name": "TLP:GREEN"}
     assert verifier.verify(changed).status == "invalid"
+
+
+# The canonical form is computed by orjson when the value allows it, else by rfc8785: both
+# must give the same bytes, or the same refusal, for any JSON.
+_JSON_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(),  # every code point, lone surrogates included
+        st.sampled_from(["\ue000", "\uffff", "\U00010000", "\U0001f600", "\x00", "\x7f"]),
+    ),
+    max_size=6,
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.sampled_from([2**53 - 1, -(2**53 - 1), 2**53, 0])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _JSON_TEXT,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_JSON_TEXT, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _canonical_or_refusal(canonicalize: Callable[[Any], bytes], value: Any) -> Any:
+    try:
+        return canonicalize(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, UnicodeError):
+        return "refused"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.dictionaries(_JSON_TEXT, _JSON, max_size=6))
+def test_its_canonical_form_is_rfc8785s_for_any_json(value: dict[str, Any]) -> None:
+    assert _canonical_or_refusal(jss.canonical_bytes, value) == _canonical_or_refusal(
+        rfc8785.dumps, value
+    )
+
+
+def test_its_canonical_form_orders_names_by_utf16_code_units() -> None:
+    # U+1F600 sorts before U+FB01 in UTF-16 (0xD83D < 0xFB01) but after it by code point.
+    value = {"\ufb01": 2, "\U0001f600": 1, "a": [1.0, 1e21, 2**53 - 1]}
+    canonical = jss.canonical_bytes(value)
+    assert canonical == rfc8785.dumps(value)
+    assert canonical.index("\U0001f600".encode()) < canonical.index("\ufb01".encode())
