@@ -35,7 +35,7 @@ def bulk_insert(instances: Sequence[ModelT]) -> list[ModelT]:
     readers = [_reader(field) for field in fields]
     pks = rows_copy(
         model,
-        [field.column for field in fields],
+        [_column(field) for field in fields],
         ([read(instance) for read in readers] for instance in instances),
         count=len(instances),
     )
@@ -52,7 +52,8 @@ def rows_copy(
     """COPY ``count`` rows of database values for ``columns`` into ``model``'s table on
     PostgreSQL; their new primary keys, in order."""
     meta = model._meta
-    pk_column = meta.pk.column  # type: ignore[union-attr]
+    assert meta.pk is not None
+    pk_column = _column(meta.pk)
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in [pk_column, *columns])
     with connection.wrap_database_errors, connection.cursor() as cursor:
@@ -65,6 +66,12 @@ def rows_copy(
             for pk, row in zip(pks, rows, strict=True):
                 copy.write_row([pk, *row])
     return pks
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    # Only fields without a column (many-to-many) have None, and they are not concrete.
+    assert field.column is not None
+    return field.column
 
 
 # Fields whose Python value psycopg writes as the column's own text form; the others go
