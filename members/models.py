@@ -25,8 +25,8 @@ class ForumMissing(ImproperlyConfigured):
 
     def __init__(self) -> None:
         super().__init__(
-            "This exchange has no Forum member yet. Create it first: "
-            "manage.py create_member --name forum --kind forum"
+            "This exchange has no Forum member yet. Create it first (once, after migrate): "
+            "manage.py bootstrap"
         )
 
 

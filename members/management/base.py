@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from members.choices import MemberKind
 from members.models import ForumMissing, Member
 
 
@@ -24,6 +25,15 @@ def service_errors() -> Iterator[None]:
         raise CommandError(str(exc)) from exc
 
 
+def member_missing(names: str) -> CommandError:
+    """The error for member names that do not exist, pointing to ``bootstrap`` when the
+    exchange has no Forum yet (a fresh install has no members at all)."""
+    message = f"No member named {names}."
+    if not Member.objects.filter(kind=MemberKind.FORUM).exists():
+        message += f" {ForumMissing()}"
+    return CommandError(message)
+
+
 class MemberCommand(BaseCommand):
     """A command about one member, named with ``--member``; subclasses implement ``act``."""
 
@@ -35,7 +45,7 @@ class MemberCommand(BaseCommand):
         try:
             member = Member.objects.get(name=name)
         except Member.DoesNotExist as exc:
-            raise CommandError(f"No member named {name!r}.") from exc
+            raise member_missing(repr(name)) from exc
         with service_errors():
             self.act(member, **options)
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from members.choices import TokenScope
 from members.management.base import MemberCommand
 from members.models import Member
-from members.services import token_issue
+from members.services import ALLOWED_SCOPES, token_issue
 
 
 class Command(MemberCommand):
@@ -21,7 +22,11 @@ class Command(MemberCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--scopes", required=True, help="Comma-separated: read,publish,admin.")
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help="Comma-separated: read, publish, admin (a lab read,publish; a partner read).",
+        )
         parser.add_argument("--expires-days", type=int, default=None)
         parser.add_argument("--name", default="", help="A label for the token.")
 
@@ -30,6 +35,19 @@ class Command(MemberCommand):
         if days is not None and days < 1:
             raise CommandError("--expires-days must be at least 1.")
         scopes = [scope.strip() for scope in options["scopes"].split(",") if scope.strip()]
+        allowed = [scope for scope in TokenScope.values if scope in ALLOWED_SCOPES[member.kind]]
+        hint = f"a {member.kind} member may hold {', '.join(allowed)}: --scopes {','.join(allowed)}"
+        unknown = [scope for scope in scopes if scope not in TokenScope.values]
+        if unknown or not scopes:
+            raise CommandError(
+                f"--scopes: unknown scope(s) {', '.join(unknown) or '(none given)'}. The scopes "
+                f"are {', '.join(TokenScope.values)}; {hint}."
+            )
+        refused = [scope for scope in scopes if scope not in allowed]
+        if refused:
+            raise CommandError(
+                f"--scopes: {member.name} cannot hold the scope(s) {', '.join(refused)}; {hint}."
+            )
         token, raw = token_issue(
             member=member,
             scopes=scopes,

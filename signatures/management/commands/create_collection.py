@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from members.management.base import member_missing
 from members.models import Member
 from signatures.services import collection_create
 
@@ -17,7 +18,7 @@ def _members(names: str) -> list[Member]:
     found = {member.name: member for member in Member.objects.filter(name__in=wanted)}
     missing = [name for name in wanted if name not in found]
     if missing:
-        raise CommandError(f"No member named {', '.join(missing)}.")
+        raise member_missing(", ".join(missing))
     return [found[name] for name in wanted]
 
 

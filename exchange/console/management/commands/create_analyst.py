@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exchange.console.services.users import ROLES, analyst_create
+from members.models import ForumMissing, Member
 
 
 class Command(BaseCommand):
@@ -27,15 +28,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password-stdin",
             action="store_true",
-            help="Read the password from the first line of stdin instead of prompting.",
+            help="Read the password from the first line of stdin instead of prompting "
+            "(required without a terminal).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Before asking for a password: a console user belongs to the Forum.
+        try:
+            Member.objects.forum()
+        except ForumMissing as exc:
+            raise CommandError(str(exc)) from exc
         if options["password_stdin"]:
             password = sys.stdin.readline().rstrip("\n")
+            if not password:
+                raise CommandError("--password-stdin read an empty password from stdin.")
+        elif not sys.stdin.isatty():
+            raise CommandError(
+                "No terminal to ask for the password on: give it on stdin with "
+                "--password-stdin, e.g. printf '%s\\n' \"$PASSWORD\" | manage.py "
+                f"create_analyst {options['username']} --role {options['role']} --password-stdin"
+            )
         else:
-            password = getpass.getpass("Password: ")
-            if password != getpass.getpass("Password (again): "):
+            try:
+                password = getpass.getpass("Password: ")
+                again = getpass.getpass("Password (again): ")
+            except (EOFError, KeyboardInterrupt) as exc:
+                raise CommandError("No password given; no user created.") from exc
+            if password != again:
                 raise CommandError("The passwords differ.")
         try:
             user = analyst_create(
@@ -46,4 +65,6 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        except ForumMissing as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"{user.get_username()} ({options['role']}) can sign in at /console/")

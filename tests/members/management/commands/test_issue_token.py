@@ -53,3 +53,24 @@ def test_issue_token_refuses_without_a_record(partner: Member) -> None:
         run("issue_token", "--member", "partner", "--scopes", "publish")
     assert not ApiToken.objects.filter(member=partner).exists()
     assert not AuditEvent.objects.filter(action="token-issue").exists()
+
+
+def test_it_lists_the_valid_scopes_for_an_unknown_one(lab_a: Member) -> None:
+    with pytest.raises(CommandError) as caught:
+        run("issue_token", "--member", "lab-a", "--scopes", "read,write")
+    message = str(caught.value)
+    assert "unknown scope(s) write" in message
+    assert "The scopes are read, publish, admin" in message
+    assert "a lab member may hold read, publish: --scopes read,publish" in message
+    assert not ApiToken.objects.filter(member=lab_a).exists()
+
+
+def test_it_lists_what_a_partner_may_hold(partner: Member) -> None:
+    with pytest.raises(CommandError, match=r"--scopes read\.$"):
+        run("issue_token", "--member", "partner", "--scopes", "read,publish")
+
+
+@pytest.mark.django_db
+def test_it_names_bootstrap_on_an_exchange_without_members() -> None:
+    with pytest.raises(CommandError, match=r"No member named 'forum'.*manage.py bootstrap"):
+        run("issue_token", "--member", "forum", "--scopes", "read")

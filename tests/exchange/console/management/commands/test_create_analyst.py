@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -51,3 +52,28 @@ def test_it_refuses_weak_passwords_and_taken_names(
     create(monkeypatch, "erin")
     with pytest.raises(CommandError, match="exists already"):
         create(monkeypatch, "erin")
+
+
+def test_it_refuses_to_prompt_without_a_terminal_and_names_password_stdin(
+    monkeypatch: pytest.MonkeyPatch, forum: Member
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a pipe or /dev/null: no TTY
+    with pytest.raises(CommandError, match="--password-stdin"):
+        call_command("create_analyst", "frank", "--role", "analyst", stdout=io.StringIO())
+    assert not User.objects.filter(username="frank").exists()
+
+
+def test_it_refuses_an_empty_password_on_stdin(
+    monkeypatch: pytest.MonkeyPatch, forum: Member
+) -> None:
+    with pytest.raises(CommandError, match="empty password"):
+        create(monkeypatch, "gina", password="")
+
+
+@pytest.mark.django_db
+def test_it_names_bootstrap_on_an_exchange_without_a_forum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(CommandError, match=r"manage.py bootstrap"):
+        create(monkeypatch, "hank")
+    assert not User.objects.filter(username="hank").exists()
