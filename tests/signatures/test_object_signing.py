@@ -136,15 +136,6 @@ def test_it_refuses_unsigned_objects_once_custodial_signing_is_off(
     assert "custodial signing off" in body["results"][0]["reason"]
 
 
-def test_it_keeps_custodial_signing_until_the_lab_has_a_key_of_its_own(lab_a: Member) -> None:
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError, match="no active registered key"):
-        custodial_signing_set(member=lab_a, enabled=False)
-    lab_a.refresh_from_db()
-    assert lab_a.custodial_signing
-
-
 def test_it_keeps_old_signatures_valid_after_a_rotation(
     lab_client: APIClient, lab_a: Member
 ) -> None:
