@@ -1,7 +1,8 @@
 """seed_demo: the Forum, three labs, a partner, the TLP 2.0 markings and a campaign.
 
 Safe to run again: members are reused and every demo object has a fixed id, so a second
-run publishes nothing new. Fresh demo tokens are printed on every run.
+run publishes nothing new. Fresh demo tokens are printed on every run, with each member's
+identity id; the demo tokens of earlier runs are revoked, so they do not pile up.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from members.choices import MemberKind
-from members.models import Member
-from members.services import ALLOWED_SCOPES, token_issue
+from members.models import ApiToken, Member
+from members.services import ALLOWED_SCOPES, token_issue, token_revoke
 from signatures import demo
 from signatures.services import member_create, objects_publish
 
@@ -24,6 +25,9 @@ MEMBERS = [
     ("lab-cirrus", MemberKind.LAB, "Cirrus Labs"),
     ("sentinel-detect", MemberKind.PARTNER, "Sentinel Detection (partner)"),
 ]
+
+#: The name of the tokens seed_demo issues; a new run revokes the unrevoked ones.
+DEMO_TOKEN_NAME = "demo"
 
 
 class Command(BaseCommand):
@@ -60,9 +64,17 @@ class Command(BaseCommand):
             accepted, present = report.count("accepted"), report.count("present")
             self.stderr.write(f"{lab.name}: {accepted} accepted, {present} present")
 
-        self.stdout.write("Demo tokens (shown once; Bearer, or Basic with the member name):")
+        previous = ApiToken.objects.filter(
+            member__in=members.values(), name=DEMO_TOKEN_NAME, revoked_at__isnull=True
+        ).select_related("member")
+        revoked = [token_revoke(token=token) for token in previous]
+        self.stdout.write(
+            "Demo tokens (shown once; Bearer, or Basic with the member name; "
+            f"{len(revoked)} demo tokens of earlier runs revoked), with each member's identity:"
+        )
         for name, kind, _ in MEMBERS:
+            member = members[name]
             _, raw = token_issue(
-                member=members[name], scopes=sorted(ALLOWED_SCOPES[kind]), name="demo"
+                member=member, scopes=sorted(ALLOWED_SCOPES[kind]), name=DEMO_TOKEN_NAME
             )
-            self.stdout.write(f"  {name:<16} {kind:<8} {raw}")
+            self.stdout.write(f"  {name:<16} {kind:<8} {member.identity_id}  {raw}")

@@ -6,9 +6,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
-from members.models import ApiToken, Member
+from members.models import ApiToken, AuditEvent, Member
+from signatures.management.commands.seed_demo import MEMBERS
 from signatures.models import StixObject
+from tests.factories import token_for
 
 
 def seed() -> dict[str, str]:
@@ -63,4 +66,35 @@ def test_it_reuses_members_that_exist_and_gives_each_run_fresh_tokens(forum: Mem
     assert Member.objects.get(name="forum") == forum
     assert all(first[name] != second[name] for name in first)
     demo_tokens = ApiToken.objects.filter(name="demo", member__name="forum")
-    assert demo_tokens.count() == 2  # the earlier token still works
+    assert demo_tokens.count() == 2
+
+
+def test_it_revokes_the_demo_tokens_of_the_previous_run(forum: Member) -> None:
+    first = seed()
+    second = seed()
+    for name in first:
+        assert _answers(first[name]) == 401
+        assert _answers(second[name]) == 200
+    live = ApiToken.objects.filter(name="demo", revoked_at__isnull=True)
+    assert live.count() == len(MEMBERS)
+    # A token the operator issued by hand is not a demo token and keeps working.
+    kept = token_for(forum, "read")
+    seed()
+    assert _answers(kept) == 200
+    assert AuditEvent.objects.filter(action="token-revoke").count() == 2 * len(MEMBERS)
+
+
+@pytest.mark.django_db
+def test_it_prints_each_member_identity_id_beside_its_token() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, stderr=io.StringIO())
+    rows = [line.split() for line in out.getvalue().splitlines()[1:]]
+    assert {row[0]: row[2] for row in rows} == dict(
+        Member.objects.values_list("name", "identity_id")
+    )
+
+
+def _answers(raw: str) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client.get("/api/v1/members/me/").status_code
