@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.management import call_command
 from django.test import override_settings
 
 from members.models import Member
@@ -70,42 +69,3 @@ def test_it_serves_a_collection_under_its_own_api_root_only(
     labs = collection_create(title="Labs", readers=[lab_a], writers=[], api_root="labs")
     assert taxii_for(lab_a).get(f"/labs/collections/{labs.id}/").status_code == 200
     assert_taxii_error(taxii_for(lab_a).get(f"/feed/collections/{labs.id}/"), 404)
-
-
-def test_it_creates_a_collection_from_the_command_line(
-    capsys, lab_a: Member, lab_b: Member, partner: Member
-) -> None:  # type: ignore[no-untyped-def]
-    call_command(
-        "create_collection",
-        "--title",
-        "Partners feed",
-        "--readers",
-        "lab-a,partner",
-        "--writers",
-        "lab-b",
-        "--description",
-        "For partners",
-        "--partners-read-amber-strict",
-    )
-    last_line = capsys.readouterr().out.strip().splitlines()[-1]
-    collection = Collection.objects.get(pk=last_line)
-    assert collection.title == "Partners feed" and collection.api_root == "feed"
-    assert collection.description == "For partners" and collection.partners_read_amber_strict
-    assert set(collection.readers.all()) == {lab_a, partner}
-    assert set(collection.writers.all()) == {lab_b}
-
-
-def test_it_refuses_partners_as_writers_and_unknown_members_or_roots(
-    lab_a: Member, partner: Member
-) -> None:
-    import pytest
-    from django.core.management.base import CommandError
-
-    for args, message in [
-        (["--writers", "partner"], "Read-only"),
-        (["--readers", "nobody"], "nobody"),
-        (["--api-root", "elsewhere"], "elsewhere"),
-    ]:
-        with pytest.raises(CommandError, match=message):
-            call_command("create_collection", "--title", "T", *args)
-    assert not Collection.objects.filter(title="T").exists()
