@@ -9,6 +9,7 @@ import pytest
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
 
 from members.models import ApiToken, Member
 from members.permissions import HasPublishScope, HasReadScope, ReadOrPublishByMethod
@@ -22,7 +23,8 @@ WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 def request_with(method: str, member: Member | None, auth: Any) -> Request:
     """A request as DRF hands it to a permission once authentication has run."""
     request = Request(APIRequestFactory().generic(method, "/api/v1/objects/"))
-    request.user = member
+    # Token authentication makes the member the request's user.
+    request.user = member  # type: ignore[assignment]
     request.auth = auth
     return request
 
@@ -33,7 +35,7 @@ def token(member: Member, *scopes: str) -> ApiToken:
 
 
 def allows(permission: BasePermission, request: Request) -> bool:
-    return permission.has_permission(request, view=None)
+    return permission.has_permission(request, view=APIView())
 
 
 # --- HasReadScope, HasPublishScope -----------------------------------------------------------
@@ -49,7 +51,10 @@ def test_it_allows_a_token_holding_the_scope(lab_a: Member) -> None:
     [(HasReadScope, "publish", "read"), (HasPublishScope, "read", "publish")],
 )
 def test_it_refuses_a_token_without_the_scope_and_names_it(
-    lab_a: Member, permission_class: type[BasePermission], held: str, missing: str
+    lab_a: Member,
+    permission_class: type[HasReadScope | HasPublishScope],
+    held: str,
+    missing: str,
 ) -> None:
     permission = permission_class()
     assert not allows(permission, request_with("GET", lab_a, token(lab_a, held)))
