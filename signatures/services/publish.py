@@ -373,18 +373,9 @@ def _store(
     outcomes: dict[int, ObjectOutcome] = {}
     if not prepared:
         return _Stored(outcomes, [])
-    # Lock first: from here on no other publish can add to this collection, so the
-    # existence checks below stay true until commit and date_added follows commit order.
-    locked = Collection.objects.select_for_update().get(pk=collection.pk)
     lineages = _lineages_load(member, {item.stix_id for item in prepared.values()})
-    in_collection = set(
-        CollectionEntry.objects.filter(
-            collection=locked, stix_object_id__in=[row.pk for row in lineages.versions]
-        ).values_list("stix_object_id", flat=True)
-    )
-
     new_objects: list[tuple[int, PreparedObject, StixObject]] = []
-    linked: list[tuple[int, PreparedObject, int]] = []
+    own_versions: list[tuple[int, PreparedObject, int]] = []
     for index, item in prepared.items():
         if item.stix_id in OFFICIAL_OBJECT_IDS and member.kind != MemberKind.FORUM:
             # Validation let it through only with the official content, which the exchange
@@ -399,10 +390,7 @@ def _store(
             continue
         own = lineages.own(item.stix_id, item.version)
         if own is not None:
-            if own.pk in in_collection:
-                outcomes[index] = _outcome(index, item, "present", "this version is already stored")
-            else:
-                linked.append((index, item, own.pk))
+            own_versions.append((index, item, own.pk))
             continue
         try:
             raw = orjson.dumps(item.data).decode()
@@ -411,6 +399,9 @@ def _store(
             continue
         new_objects.append((index, item, _stix_object(member, item, raw)))
 
+    # New versions are stored before the collection is locked, so that publishers into one
+    # collection store theirs in parallel. Two requests storing the same version race for
+    # the (id, version) constraints, and the loser's retry finds it stored.
     created = bulk_insert([row for _, _, row in new_objects])
     if anonymous:
         _anonymised_record(member, created)
@@ -421,6 +412,21 @@ def _store(
             for recipient in item.recipients
         ]
     )
+    # The lock is held to commit, and taken as late as possible: from here no other publish
+    # adds to this collection, so what is in it stays true below, and date_added follows
+    # commit order (entries_add).
+    locked = Collection.objects.select_for_update().get(pk=collection.pk)
+    in_collection = set(
+        CollectionEntry.objects.filter(
+            collection=locked, stix_object_id__in=[pk for _, _, pk in own_versions]
+        ).values_list("stix_object_id", flat=True)
+    )
+    linked: list[tuple[int, PreparedObject, int]] = []
+    for index, item, pk in own_versions:
+        if pk in in_collection:
+            outcomes[index] = _outcome(index, item, "present", "this version is already stored")
+        else:
+            linked.append((index, item, pk))
     to_link = [
         (index, item, row.pk) for (index, item, _), row in zip(new_objects, created, strict=True)
     ]

@@ -9,11 +9,16 @@ post to another member's stored row.
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
+from django.db import connection
+from django.db import connections as db_connections
 
 from members.models import Member
 from signatures.models import Collection, CollectionEntry, StixObject
@@ -246,3 +251,62 @@ def test_it_never_releases_a_version_the_curator_cannot_read(
 
     assert added == []
     assert lab(partner).served(partners) == []
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite runs one writer at a time anyway"
+)
+def test_it_keeps_date_added_in_commit_order_for_parallel_publishers(
+    lab: Callable[[Member], Lab], lab_a: Member, lab_b: Member, feed_shared: Collection
+) -> None:
+    """Publishers into one collection store their versions in parallel and take the
+    collection's lock only to add them (publish.py ``_store``). A TAXII reader paging by
+    ``added_after`` must still never skip an entry: every entry's date_added is later than
+    those of every entry committed before it. A poller reads as such a client would, while
+    two labs publish at once; it must end up with every entry."""
+    publishers = [lab(lab_a), lab(lab_b)]
+    done = threading.Event()
+    seen: list[str] = []
+
+    def poll() -> None:
+        cursor = None
+        try:
+            while True:
+                finished = done.is_set()
+                entries = CollectionEntry.objects.filter(collection=feed_shared)
+                if cursor is not None:
+                    entries = entries.filter(date_added__gt=cursor)
+                for stix_id, date_added in entries.order_by("date_added").values_list(
+                    "stix_id", "date_added"
+                ):
+                    seen.append(stix_id)
+                    cursor = date_added
+                if finished:
+                    return
+        finally:
+            db_connections.close_all()
+
+    def publish(each: Lab) -> None:
+        for round_number in range(8):
+            batch = [
+                ip_range_indicator(
+                    each.member.identity_id,
+                    id=f"indicator--{uuid.uuid4()}",
+                    name=f"round {round_number} item {n}",
+                )
+                for n in range(40)
+            ]
+            status = each.taxii_post(feed_shared, *batch)
+            assert status["success_count"] == 40, status
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(publish, publishers))
+    done.set()
+    poller.join(timeout=60)
+    stored = set(
+        CollectionEntry.objects.filter(collection=feed_shared).values_list("stix_id", flat=True)
+    )
+    assert len(stored) == 2 * 8 * 40
+    assert sorted(seen) == sorted(stored)
