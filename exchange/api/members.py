@@ -1,4 +1,5 @@
-"""Members' public keys: the JWK Set of each identity, and registering a lab's own key."""
+"""Members: who a token speaks for, their public keys (each identity's JWK Set and the whole
+exchange's), and registering a lab's own key."""
 
 from __future__ import annotations
 
@@ -11,25 +12,51 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.taxii.discovery import api_root_url
+from members.authentication import request_token
 from members.models import Member
 from members.permissions import HasPublishScope
-from members.selectors import member_jwks
+from members.selectors import exchange_jwks, member_jwks
+from signatures.selectors import collections_visible_to
 from signatures.services import signing_key_register
 
 
 class MemberSelfView(APIView):
-    """``/api/v1/members/me/``: who the token speaks for (its member's name, kind and STIX
-    identity), so that a lab's tools can sign and sight as it without being told."""
+    """``/api/v1/members/me/``: who the token speaks for, and what it may do.
+
+    The member's name, kind and STIX identity (so that a lab's tools can sign and sight as it
+    without being told), the token's scopes, and the collections the member may read or
+    write, each with its TAXII URL (docs/api.md).
+    """
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
+        token = request_token(request)
+        collections = collections_visible_to(member).order_by("api_root", "title", "id")
         return Response(
             {
                 "name": member.name,
                 "display_name": member.display_name,
                 "kind": member.kind,
                 "identity_id": member.identity_id,
+                "scopes": sorted(token.scopes) if token is not None else [],
+                "collections": [
+                    {
+                        "id": str(collection.id),
+                        "title": collection.title,
+                        "alias": collection.alias,
+                        "api_root": collection.api_root,
+                        "taxii_url": (
+                            f"{api_root_url(request, collection.api_root)}"
+                            f"collections/{collection.id}/"
+                        ),
+                        "default": collection.is_default,
+                        "can_read": collection.can_read,
+                        "can_write": collection.can_write,
+                    }
+                    for collection in collections
+                ],
             }
         )
 
@@ -45,6 +72,20 @@ class MemberJwksView(APIView):
     def get(self, request: Request, identity_id: str) -> Response:
         member = get_object_or_404(Member, identity_id=identity_id)
         return Response(member_jwks(member))
+
+
+class ExchangeJwksView(APIView):
+    """``/api/v1/jwks.json``: every member's keys in one JWK Set (RFC 7517 s. 5).
+
+    What ``isac-verify --exchange URL`` reads: one set verifies objects from every publisher,
+    the Forum's countersignatures and the transport signature. Each key names its ``signee``
+    and carries its life (``valid_from``, ``valid_until``, ``revoked``), so retired and
+    revoked keys are here too (docs/signing.md section 5).
+    """
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(exchange_jwks())
 
 
 class MemberKeyRegisterView(APIView):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exchange.api.members import MemberJwksView, MemberKeyRegisterView, MemberSelfView
+from exchange.api.members import (
+    ExchangeJwksView,
+    MemberJwksView,
+    MemberKeyRegisterView,
+    MemberSelfView,
+)
 from exchange.api.objects import ObjectCorroborationView, ObjectDetailView, ObjectListView
 
 urlpatterns = [
@@ -15,6 +20,7 @@ urlpatterns = [
         ObjectCorroborationView.as_view(),
         name="object-corroboration",
     ),
+    path("jwks.json", ExchangeJwksView.as_view(), name="exchange-jwks"),
     path("members/me/", MemberSelfView.as_view(), name="member-self"),
     path("members/me/keys/", MemberKeyRegisterView.as_view(), name="member-key-register"),
     path("members/<segment:identity_id>/jwks.json", MemberJwksView.as_view(), name="member-jwks"),

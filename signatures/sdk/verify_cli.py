@@ -1,15 +1,21 @@
 """``isac-verify``: check member signatures (X.590 JSS) on STIX content from the command line.
 
 Reads a STIX bundle, a TAXII 2.1 envelope, a single object or JSON Lines from a file or standard
-input, verifies every object against one or more JWK Sets (files or http(s) URLs) and prints one
-line per object and a summary. With ``--detached-jws`` it also checks the exchange's transport
+input, verifies every object against one or more JWK Sets (files or http(s) URLs, or with
+``--exchange URL`` the exchange's set of every member's keys) and prints one line per object and
+a summary. With ``--detached-jws`` it also checks the exchange's transport
 signature (the ``X-ISAC-JWS-Signature`` response header) over the exact input bytes.
 
 An extension-definition is verified through the signature note in the same input that names
 it, and the official OASIS TLP 2.0 objects are checked by value (docs/signing.md section 12).
 
-Exit status: 0 when nothing is invalid (and, with ``--require-signatures``, nothing unsigned),
-1 otherwise, 2 for usage, input or key-set errors.
+An object signed with a key that is in none of the sets given is **unverified**, not invalid:
+nothing says it was changed, only that these keys cannot check it.
+
+Exit status: 0 when every object verifies (or is unsigned, unless ``--require-signatures``), 1
+when something is invalid (or unsigned with ``--require-signatures``, or the detached JWS
+fails), 3 when nothing is invalid but something is unverified, 2 for usage, input or key-set
+errors.
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from signatures.sdk.jss import JWSError, VerificationReport, Verifier
 
 #: Seconds to wait for a key set served over HTTP.
 JWKS_TIMEOUT = 30
+
+#: Where an exchange serves every member's keys, under its base URL (docs/api.md).
+EXCHANGE_JWKS_PATH = "/api/v1/jwks.json"
+
+#: Exit statuses (docs/signing.md section 9).
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNVERIFIED = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -93,16 +105,38 @@ def load_jwks(source: str, token: str | None) -> Any:
         raise UsageError(f"cannot read the JWK Set {source!r}: {exc}") from exc
 
 
-def describe(report: VerificationReport) -> str:
+def exchange_jwks_url(base: str) -> str:
+    """The exchange-wide JWK Set under the exchange's base URL (``https://host``)."""
+    if not base.startswith(("http://", "https://")):
+        raise UsageError(f"--exchange {base!r} is not an http(s) URL")
+    return base.rstrip("/") + EXCHANGE_JWKS_PATH
+
+
+def verdict(report: VerificationReport, known: frozenset[str]) -> str:
+    """``report``'s status, with ``unverified`` for an object that fails only because its
+    signatures are by keys outside the sets given (``known`` thumbprints): that says nothing
+    about the object, only that these keys cannot check it."""
+    if report.status != "invalid":
+        return report.status
+    failed = [entry for entry in report.entries if not entry.valid]
+    if failed and all(e.thumbprint is not None and e.thumbprint not in known for e in failed):
+        return "unverified"
+    return "invalid"
+
+
+def describe(report: VerificationReport, status: str | None = None) -> str:
     """The verdict part of an object's output line."""
-    if report.status == "valid":
+    status = status or report.status
+    if status == "valid":
         signers = "; ".join(
             f"{e.signee}, key {e.thumbprint}" if e.thumbprint else e.reason for e in report.entries
         )
         return f"valid ({signers})"
-    if report.status == "invalid":
+    if status == "unverified":
+        return f"unverified: {report.reason} (not in the key sets given)"
+    if status == "invalid":
         return f"invalid: {report.reason}"
-    if report.status == "official":
+    if status == "official":
         return "official (OASIS content, checked by value)"
     return "unsigned"
 
@@ -120,7 +154,8 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="isac-verify",
         description="Verify AI-ISAC member signatures (X.590 JSS) on STIX 2.1 content.",
         epilog="Exit status: 0 all good, 1 something invalid (or unsigned with "
-        "--require-signatures), 2 usage or input errors.",
+        "--require-signatures), 3 nothing invalid but something unverified (signed with a key "
+        "in none of the sets given), 2 usage or input errors.",
     )
     parser.add_argument(
         "input",
@@ -128,11 +163,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="file with a STIX bundle, TAXII envelope, object or JSON Lines; '-' for stdin",
     )
     parser.add_argument(
+        "--exchange",
+        metavar="URL",
+        help=f"the exchange's base URL: reads every member's keys from URL{EXCHANGE_JWKS_PATH}",
+    )
+    parser.add_argument(
         "--jwks",
         action="append",
-        required=True,
+        default=[],
         metavar="FILE_OR_URL",
-        help="JWK Set of the signers' keys; repeat for several",
+        help="JWK Set of the signers' keys; repeat for several (with or instead of --exchange)",
     )
     parser.add_argument(
         "--token",
@@ -153,8 +193,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    sources = list(args.jwks)
+    if args.exchange:
+        sources.insert(0, exchange_jwks_url(args.exchange))
+    if not sources:
+        raise UsageError("give the keys to verify with: --exchange URL or --jwks FILE_OR_URL")
     try:
-        verifier = Verifier([load_jwks(source, args.token) for source in args.jwks])
+        verifier = Verifier([load_jwks(source, args.token) for source in sources])
     except ValueError as exc:  # a key set that is not {"keys": [...]}
         raise UsageError(f"malformed JWK Set: {exc}") from exc
     for note in verifier.ignored:
@@ -178,18 +223,23 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(f"detached JWS: valid (key {kid})")
 
-    counts = {"valid": 0, "invalid": 0, "unsigned": 0, "official": 0}
+    counts = {"valid": 0, "invalid": 0, "unverified": 0, "unsigned": 0, "official": 0}
+    known = verifier.thumbprints
     # Together: an extension-definition's signature is a note elsewhere in the input.
     for obj, report in zip(objects, verifier.verify_all(objects), strict=True):
-        counts[report.status] += 1
-        print(f"{_label(obj)} {describe(report)}")
+        status = verdict(report, known)
+        counts[status] += 1
+        print(f"{_label(obj)} {describe(report, status)}")
     print(
         f"{len(objects)} objects: {counts['valid']} valid, {counts['invalid']} invalid, "
-        f"{counts['unsigned']} unsigned, {counts['official']} official"
+        f"{counts['unverified']} unverified, {counts['unsigned']} unsigned, "
+        f"{counts['official']} official"
     )
     failed = failed or counts["invalid"] > 0
     failed = failed or (args.require_signatures and counts["unsigned"] > 0)
-    return 1 if failed else 0
+    if failed:
+        return EXIT_INVALID
+    return EXIT_UNVERIFIED if counts["unverified"] else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except UsageError as exc:
         print(f"isac-verify: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

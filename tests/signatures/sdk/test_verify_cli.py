@@ -87,7 +87,7 @@ def test_it_reports_each_object_of_a_bundle(
         f"{INVALID['id']} 2026-11-20T14:02:00.000Z invalid: signature 1: "
         "signature value does not match: the object was changed after signing",
         "ipv4-addr--3 - unsigned",
-        "3 objects: 1 valid, 1 invalid, 1 unsigned, 0 official",
+        "3 objects: 1 valid, 1 invalid, 0 unverified, 1 unsigned, 0 official",
     ]
 
 
@@ -108,7 +108,7 @@ def test_it_reads_a_taxii_envelope(
     envelope = json.dumps({"more": False, "next": "abc", "objects": [VALID, VALID]}, indent=2)
     assert main([write(tmp_path, envelope), "--jwks", jwks_file]) == 0
     assert capsys.readouterr().out.endswith(
-        "2 objects: 2 valid, 0 invalid, 0 unsigned, 0 official\n"
+        "2 objects: 2 valid, 0 invalid, 0 unverified, 0 unsigned, 0 official\n"
     )
 
 
@@ -116,7 +116,10 @@ def test_it_reads_an_empty_taxii_envelope(
     tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([write(tmp_path, '{"more": false}'), "--jwks", jwks_file]) == 0
-    assert capsys.readouterr().out == "0 objects: 0 valid, 0 invalid, 0 unsigned, 0 official\n"
+    assert (
+        capsys.readouterr().out
+        == "0 objects: 0 valid, 0 invalid, 0 unverified, 0 unsigned, 0 official\n"
+    )
 
 
 def test_it_reads_a_single_object(
@@ -132,7 +135,7 @@ def test_it_reads_json_lines(
     lines = "\n".join(json.dumps(obj) for obj in (VALID, INVALID, UNSIGNED)) + "\n\n"
     assert main([write(tmp_path, lines, "objects.jsonl"), "--jwks", jwks_file]) == 1
     assert capsys.readouterr().out.endswith(
-        "3 objects: 1 valid, 1 invalid, 1 unsigned, 0 official\n"
+        "3 objects: 1 valid, 1 invalid, 0 unverified, 1 unsigned, 0 official\n"
     )
 
 
@@ -160,7 +163,7 @@ def test_it_verifies_a_detached_jws_over_the_raw_input(
     assert main([path, "--jwks", jwks_file, "--detached-jws", header]) == 1
     out = capsys.readouterr().out
     assert "detached JWS: invalid: signature does not match: the payload was changed" in out
-    assert "1 objects: 1 valid, 0 invalid, 0 unsigned, 0 official" in out
+    assert "1 objects: 1 valid, 0 invalid, 0 unverified, 0 unsigned, 0 official" in out
 
 
 @pytest.mark.parametrize(
@@ -192,8 +195,10 @@ def test_it_exits_2_on_usage_and_io_errors(
     tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     input_path = write(tmp_path, bundle(VALID))
-    assert main([input_path]) == 2  # --jwks is required
-    assert "--jwks" in capsys.readouterr().err
+    assert main([input_path]) == 2  # no keys to verify with
+    assert "--exchange URL or --jwks FILE_OR_URL" in capsys.readouterr().err
+    assert main([input_path, "--exchange", "exchange.example.org"]) == 2
+    assert "is not an http(s) URL" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.json"), "--jwks", jwks_file]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main([input_path, "--jwks", str(tmp_path / "missing-jwks.json")]) == 2
@@ -207,10 +212,10 @@ def test_it_exits_2_on_usage_and_io_errors(
 def test_it_warns_about_skipped_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     leaked = {**JWKS["keys"][0], "d": "AAAA"}
     jwks = write(tmp_path, json.dumps({"keys": [leaked, JWKS["keys"][1]]}), "jwks.json")
-    assert main([write(tmp_path, bundle(VALID)), "--jwks", jwks]) == 1
+    assert main([write(tmp_path, bundle(VALID)), "--jwks", jwks]) == 3
     captured = capsys.readouterr()
     assert "private key member 'd'" in captured.err
-    assert "unknown key thumbprint" in captured.out
+    assert "unverified: signature 1: unknown key thumbprint" in captured.out
 
 
 class _JWKSHandler(BaseHTTPRequestHandler):
@@ -272,8 +277,37 @@ def test_it_verifies_an_extension_definition_through_its_note_and_official_conte
         f"{definition['id']} 2026-11-20T14:05:00.000Z valid (signed by {MEMBER} in {note['id']})",
         f"{note['id']} 2026-11-20T14:05:00.000Z valid ({MEMBER}, key {MEMBER_KID})",
         f"{TLP2_CLEAR} 2022-10-01T00:00:00.000Z official (OASIS content, checked by value)",
-        "3 objects: 2 valid, 0 invalid, 0 unsigned, 1 official",
+        "3 objects: 2 valid, 0 invalid, 0 unverified, 0 unsigned, 1 official",
     ]
     # Without its note, the definition has no signature.
     main([write(tmp_path, bundle(definition), "alone.json"), "--jwks", jwks_file])
     assert f"{definition['id']} 2026-11-20T14:05:00.000Z unsigned" in capsys.readouterr().out
+
+
+OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(64, 96)))
+OTHER = "identity--0e0e0e0e-0000-4000-8000-000000000009"
+
+
+def test_it_reports_a_key_outside_the_sets_as_unverified_with_its_own_exit_status(
+    tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = jss.sign_object({**indicator(4), "created_by_ref": OTHER}, OTHER_KEY, signee=OTHER)
+    assert main([write(tmp_path, bundle(VALID, foreign, UNSIGNED)), "--jwks", jwks_file]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    kid = jss.jwk_thumbprint(OTHER_KEY.public_key())
+    assert lines[1] == (
+        f"{foreign['id']} 2026-11-20T14:04:00.000Z unverified: signature 1: unknown key "
+        f"thumbprint {kid!r} (not in the key sets given)"
+    )
+    assert lines[-1] == "3 objects: 1 valid, 0 invalid, 1 unverified, 1 unsigned, 0 official"
+
+
+def test_it_reports_invalid_over_unverified(
+    tmp_path: Path, jwks_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = jss.sign_object({**indicator(4), "created_by_ref": OTHER}, OTHER_KEY, signee=OTHER)
+    assert main([write(tmp_path, bundle(foreign, INVALID)), "--jwks", jwks_file]) == 1
+    # A second signature by an unknown key does not hide one that fails with a known key.
+    both = jss.sign_object(INVALID, OTHER_KEY, signee=MEMBER)
+    assert main([write(tmp_path, bundle(both)), "--jwks", jwks_file]) == 1
+    assert " invalid: signature 1: signature value does not match" in capsys.readouterr().out
