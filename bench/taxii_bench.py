@@ -9,9 +9,18 @@ gunicorn on 127.0.0.1 (or uses --url), and measures with taxii2-client:
 - single-object GET (Get An Object) median latency;
 - ingest (Add Objects in batches), objects/s.
 
+In the same run it measures what PostgreSQL itself streams for the rows a full poll serves
+(the collection's latest entries' ``raw``, in date_added order): a psycopg server-side cursor
+and COPY, and the full poll's share of each; the same poll read with orjson instead of
+taxii2-client's json; and what the detached JWS costs on one 1,000-object page. The machine's
+load average is printed at the start and the end.
+
 ``--with-medallion`` starts Medallion 3.0.0 (memory backend, from a separate venv, see
-bench/README.md) loaded with the same N objects and runs the same measurements against
-it; ``--compare-url`` points them at any other TAXII 2.1 server. This is a script, not a
+bench/README.md) and ``--with-opentaxii`` OpenTAXII 0.9.3 (its SQL backend on the same
+PostgreSQL database, its own tables, from a separate venv), each loaded with the same N
+objects, and runs the same measurements against them (``--others get``: only the
+single-object GET, match[id] and the first page, for sizes where their full polls would take
+hours); ``--compare-url`` points them at any other TAXII 2.1 server. This is a script, not a
 test: timings depend on the machine.
 """
 
@@ -210,9 +219,9 @@ def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
 
@@ -320,6 +329,115 @@ def medallion_server(count: int, medallion: str) -> Iterator[tuple[str, str]]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+OPENTAXII_SETUP = """
+import json, sys
+from opentaxii.http import app
+title, password = sys.argv[1], sys.argv[2]
+with app.app_context():
+    api = app.taxii_server.servers.taxii2.persistence.api
+    roots = [r for r in api.get_api_roots() if r.title == "bench"]
+    root = roots[0] if roots else api.add_api_root(title="bench", description="bench", default=True)
+    found = [c for c in api.get_collections(api_root_id=str(root.id)) if c.title == title]
+    collection = found[0] if found else api.add_collection(
+        api_root_id=str(root.id), title=title, is_public=False, is_public_write=False
+    )
+    auth = app.taxii_server.auth.api
+    from opentaxii.entities import Account
+    auth.update_account(
+        Account(id=None, username="bench", permissions={}, is_admin=True), password
+    )
+    print(json.dumps({"api_root": str(root.id), "collection": str(collection.id)}))
+"""
+
+
+@contextmanager
+def opentaxii_server(
+    count: int, database_url: str, venv: str, workers: int
+) -> Iterator[tuple[str, str, str]]:
+    """OpenTAXII 0.9.3 (TAXII 2.1, SQL backend) on the bench database, its own tables,
+    holding the same ``count`` objects (COPY, kept for later runs of the same size)."""
+    import psycopg
+
+    workdir = Path(tempfile.mkdtemp(prefix="opentaxii-bench-"))
+    sqlalchemy_url = database_url.replace("postgres://", "postgresql+psycopg2://", 1)
+    (workdir / "config.yml").write_text(
+        json.dumps(
+            {
+                "domain": "127.0.0.1",
+                "support_basic_auth": True,
+                "return_server_error_details": False,
+                "auth_api": {
+                    "class": "opentaxii.auth.sqldb.SQLDatabaseAPI",
+                    "parameters": {
+                        "db_connection": sqlalchemy_url,
+                        "create_tables": True,
+                        "secret": "bench-secret",
+                        "token_ttl_secs": 3600,
+                    },
+                },
+                "taxii1": None,
+                "taxii2": {
+                    "persistence_api": {
+                        "class": "opentaxii.persistence.sqldb.Taxii2SQLDatabaseAPI",
+                        "parameters": {"db_connection": sqlalchemy_url, "create_tables": True},
+                    },
+                    "max_content_length": 100 * 1024 * 1024,
+                    "title": "OpenTAXII bench",
+                    "public_discovery": True,
+                },
+                "logging": {"opentaxii": "warning", "root": "warning"},
+            }
+        )  # JSON is YAML
+    )
+    env = os.environ | {"OPENTAXII_CONFIG": str(workdir / "config.yml")}
+    setup = subprocess.run(
+        [f"{venv}/bin/python", "-c", OPENTAXII_SETUP, f"Bench {count}", "bench"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ids = json.loads(setup.stdout.strip().splitlines()[-1])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM opentaxii_stixobject WHERE collection_id = %s",
+            [ids["collection"]],
+        ).fetchone()
+        if held is None or held[0] < count:
+            conn.execute(
+                "DELETE FROM opentaxii_stixobject WHERE collection_id = %s", [ids["collection"]]
+            )
+            base = datetime.now(UTC) - timedelta(seconds=count)
+            with conn.cursor().copy(
+                "COPY opentaxii_stixobject (pk, id, collection_id, type, spec_version, "
+                "date_added, version, serialized_data) FROM STDIN"
+            ) as copy:
+                for n in range(count):
+                    obj = bench_object(n, "identity--a11ce000-0000-4000-8000-000000000001", count)
+                    data = {k: v for k, v in obj.items() if k not in ("id", "type", "spec_version")}
+                    copy.write_row(
+                        (
+                            uuid.uuid4(), obj["id"], ids["collection"], obj["type"], "2.1",
+                            base + timedelta(microseconds=n * 10),
+                            datetime.fromisoformat(obj["modified"].replace("Z", "+00:00")),
+                            orjson.dumps(data).decode(),
+                        )
+                    )  # fmt: skip
+            conn.execute("ANALYZE opentaxii_stixobject")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            f"{venv}/bin/gunicorn", "opentaxii.http:app", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--log-level", "warning",
+        ],
+        env=env, cwd=workdir,
+    )  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{port}/taxii2/")
+        yield f"http://127.0.0.1:{port}", f"taxii2/{ids['api_root']}", ids["collection"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # --- Measurements ----------------------------------------------------------------------------
 
 
@@ -333,12 +451,16 @@ class Target:
     password: str
     creator: str = "identity--a11ce000-0000-4000-8000-000000000001"
     results: dict[str, str] = field(default_factory=dict)
+    #: The collection resource, for a server whose own cannot be read (OpenTAXII 0.9.3
+    #: answers 500 on it under PostgreSQL: its ids are UUID objects that json.dumps refuses).
+    info: dict[str, Any] | None = None
 
     def collection(self) -> Collection:
         return Collection(
             f"{self.url}/{self.api_root}/collections/{self.collection_id}/",
             user=self.user,
             password=self.password,
+            collection_info=self.info,
         )
 
 
@@ -363,17 +485,56 @@ def full_poll(collection: Collection, **filters: Any) -> tuple[int, float, list[
     return count, time.perf_counter() - started, cursors
 
 
-def measure(target: Target, ingest: int, series: int) -> None:
-    """``series``: the objects loaded (earlier runs' ingests may have added more)."""
+def raw_poll(target: Target) -> tuple[int, float]:
+    """The full poll as a client that reads each page with orjson: objects, seconds."""
+    url = f"{target.url}/{target.api_root}/collections/{target.collection_id}/objects/"
+    session = requests.Session()
+    session.auth = (target.user, target.password)
+    session.headers["Accept"] = "application/taxii+json;version=2.1"
+    params: dict[str, Any] = {"limit": 1000}
+    count = 0
+    started = time.perf_counter()
+    while True:
+        response = session.get(url, params=params)
+        response.raise_for_status()
+        envelope = orjson.loads(response.content)
+        count += len(envelope.get("objects", []))
+        if not envelope.get("more"):
+            break
+        params["next"] = envelope["next"]
+    session.close()
+    return count, time.perf_counter() - started
+
+
+def measure(target: Target, ingest: int, series: int, *, full: bool = True) -> None:
+    """``series``: the objects loaded (earlier runs' ingests may have added more).
+
+    Without ``full``: only the first page, match[id] and the single-object GET.
+    """
     results = target.results
     collection = target.collection()
     # Warm every worker (first request per process loads the app and its connections).
     for _ in range(8):
         collection.get_objects(limit=10)
+    if not full:
+        results["first page ms (1000)"] = (
+            f"{median_ms(lambda: collection.get_objects(limit=1000), 5):.1f}"
+        )
+        ids = [object_id(n, series) for n in random.Random(7).sample(range(series), 50)]
+        results["match[id] ms"] = (
+            f"{median_ms(lambda: collection.get_objects(id=random.choice(ids)), 30):.1f}"
+        )
+        results["get object median ms"] = (
+            f"{median_ms(lambda: collection.get_object(random.choice(ids)), 200):.1f}"
+        )
+        collection._conn.close()
+        return
     count, seconds, cursors = full_poll(collection)
     results["objects served"] = f"{count}"
     results["full poll objects/s"] = f"{count / seconds:,.0f}"
     results["full poll s"] = f"{seconds:.2f}"
+    raw_count, raw_seconds = raw_poll(target)
+    results["full poll objects/s (orjson)"] = f"{raw_count / raw_seconds:,.0f}"
     results["first page ms (1000)"] = (
         f"{median_ms(lambda: collection.get_objects(limit=1000), 5):.1f}"
     )
@@ -404,9 +565,12 @@ def measure(target: Target, ingest: int, series: int) -> None:
         tail, seconds, _ = full_poll(collection, added_after=after)
         results["added_after poll ms"] = f"{seconds * 1000:.1f} ({tail})"
     results["get object median ms"] = (
-        f"{median_ms(lambda: collection.get_object(random.choice(ids)), 50):.1f}"
+        f"{median_ms(lambda: collection.get_object(random.choice(ids)), 200):.1f}"
     )
 
+    if not ingest:
+        collection._conn.close()
+        return
     batch = 500
     started = time.perf_counter()
     offset = 10_000_000 + random.Random().randrange(1_000_000) * 1000
@@ -417,12 +581,80 @@ def measure(target: Target, ingest: int, series: int) -> None:
              if k != "x_bench_signature"}
             for i in range(min(batch, ingest - added))
         ]  # fmt: skip
-        status = collection.add_objects({"objects": objects}, wait_for_completion=True)
+        try:
+            status = collection.add_objects({"objects": objects}, wait_for_completion=True)
+        except requests.HTTPError as exc:
+            results["ingest objects/s"] = f"n/a ({exc.response.status_code})"
+            break
         if status.failure_count:
             raise RuntimeError(f"{target.name} refused objects: {status.failures[:1]}")
         added += len(objects)
-    results["ingest objects/s"] = f"{ingest / (time.perf_counter() - started):,.0f}"
+    else:
+        results["ingest objects/s"] = f"{ingest / (time.perf_counter() - started):,.0f}"
     collection._conn.close()
+
+
+def postgres_stream(database_url: str, collection_id: str) -> dict[str, str]:
+    """What PostgreSQL alone streams of the rows a full poll serves: the latest entries'
+    ``raw`` in date_added order, by a server-side cursor (fetchmany(1000), as a page) and
+    by COPY; rows/s each."""
+    import psycopg
+
+    from signatures.models import CollectionEntry, StixObject
+
+    select = (
+        f"SELECT o.raw FROM {CollectionEntry._meta.db_table} e "
+        f"JOIN {StixObject._meta.db_table} o ON o.id = e.stix_object_id "
+        f"WHERE e.collection_id = '{uuid.UUID(collection_id)}' AND e.is_latest "
+        "ORDER BY e.date_added, e.id"
+    )
+    results: dict[str, str] = {}
+    with psycopg.connect(database_url) as conn:
+        started = time.perf_counter()
+        rows = 0
+        with conn.cursor(name="bench_poll") as cursor:
+            cursor.execute(select)
+            while batch := cursor.fetchmany(1000):
+                rows += len(batch)
+        seconds = time.perf_counter() - started
+        results["server-side cursor rows/s"] = f"{rows / seconds:,.0f}"
+        conn.rollback()
+        started = time.perf_counter()
+        copied = 0
+        with conn.cursor().copy(f"COPY ({select}) TO STDOUT") as copy:
+            for block in copy:
+                copied += bytes(block).count(b"\n")
+        results["COPY rows/s"] = f"{copied / (time.perf_counter() - started):,.0f}"
+        results["rows"] = f"{rows}"
+    return results
+
+
+def jws_cost(target: Target) -> dict[str, str]:
+    """What the detached JWS costs on one 1,000-object page body, next to its parts."""
+    import base64
+    import hashlib
+
+    from members.keystore import forum_signer
+    from signatures.sdk.jss import jws_detached_sign
+
+    url = f"{target.url}/{target.api_root}/collections/{target.collection_id}/objects/"
+    body = requests.get(
+        url,
+        params={"limit": 1000},
+        auth=(target.user, target.password),
+        headers={"Accept": "application/taxii+json;version=2.1"},
+        timeout=60,
+    ).content
+    signer = forum_signer()
+    if signer is None:
+        return {"JWS": "no Forum key"}
+    key, kid = signer.private_key, signer.thumbprint
+    return {
+        "page body bytes": f"{len(body):,}",
+        "JWS ms per page": f"{median_ms(lambda: jws_detached_sign(body, key, kid), 21):.2f}",
+        "of which base64url ms": (f"{median_ms(lambda: base64.urlsafe_b64encode(body), 21):.2f}"),
+        "SHA-512 of the body ms": f"{median_ms(lambda: hashlib.sha512(body).digest(), 21):.2f}",
+    }
 
 
 def print_table(targets: list[Target]) -> None:
@@ -435,6 +667,14 @@ def print_table(targets: list[Target]) -> None:
         print(row.ljust(width) + "".join(cells))
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def rate(results: dict[str, str], key: str) -> float:
+    return float(results[key].split()[0].replace(",", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=10_000)
@@ -444,17 +684,27 @@ def main() -> None:
     parser.add_argument("--url", help="an exchange already running on this database")
     parser.add_argument("--with-medallion", action="store_true")
     parser.add_argument("--medallion", default="/tmp/medallion-venv/bin/medallion")
+    parser.add_argument("--with-opentaxii", action="store_true")
+    parser.add_argument("--opentaxii-venv", default="/tmp/opentaxii-venv")
+    parser.add_argument(
+        "--others",
+        choices=["all", "get"],
+        default="all",
+        help="what to measure on the other servers: everything, or the GETs only",
+    )
     parser.add_argument("--compare-url")
     parser.add_argument("--compare-api-root")
     parser.add_argument("--compare-collection")
     parser.add_argument("--compare-user")
     parser.add_argument("--compare-password")
     args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, load average at start {load_average()}")
 
     loaded = exchange_load(args.objects, args.database_url)
     if loaded.seconds:
         print(f"loaded {args.objects} objects by COPY in {loaded.seconds:.1f}s")
     targets: list[Target] = []
+    others_full = args.others == "all"
     with contextmanager_or_url(args) as url:
         exchange = Target(
             "exchange", url, "feed", loaded.collection_id, loaded.user, loaded.password,
@@ -464,21 +714,58 @@ def main() -> None:
         assert root.max_content_length > 0
         Server(f"{url}/taxii2/", user=loaded.user, password=loaded.password).refresh()
         measure(exchange, args.ingest, args.objects)
+        signing = jws_cost(exchange)
         targets.append(exchange)
+    stream = postgres_stream(args.database_url, loaded.collection_id)
     if args.compare_url:
         other = Target(
             "compare", args.compare_url.rstrip("/"), args.compare_api_root,
             args.compare_collection, args.compare_user, args.compare_password,
         )  # fmt: skip
-        measure(other, args.ingest, args.objects)
+        measure(other, args.ingest, args.objects, full=others_full)
         targets.append(other)
+    if args.with_opentaxii:
+        with opentaxii_server(
+            args.objects, args.database_url, args.opentaxii_venv, args.workers
+        ) as (url, api_root, collection_id):
+            opentaxii = Target("opentaxii 0.9.3", url, api_root, collection_id, "bench", "bench")
+            opentaxii.info = {
+                "id": collection_id,
+                "title": f"Bench {args.objects}",
+                "can_read": True,
+                "can_write": True,
+                "media_types": ["application/stix+json;version=2.1"],
+            }
+            # Its Add Objects stores the objects, then its status stays pending for good
+            # (the same UUID serialisation error), which taxii2-client waits on forever.
+            measure(opentaxii, 0, args.objects, full=others_full)
+            targets.append(opentaxii)
     if args.with_medallion:
         with medallion_server(args.objects, args.medallion) as (url, collection_id):
             medallion = Target("medallion 3.0.0", url, "bench", collection_id, "bench", "bench")
-            measure(medallion, args.ingest, args.objects)
+            measure(medallion, args.ingest, args.objects, full=others_full)
             targets.append(medallion)
     print(f"\nTAXII 2.1 bench, {args.objects} objects, taxii2-client as_pages per_request=1000")
     print_table(targets)
+
+    results = exchange.results
+    cursor_rate = rate(stream, "server-side cursor rows/s")
+    copy_rate = rate(stream, "COPY rows/s")
+    print(f"\nPostgreSQL alone, the same {stream['rows']} rows (latest entries' raw, in order)")
+    for name, key in [
+        ("full poll, taxii2-client", "full poll objects/s"),
+        ("full poll, orjson client", "full poll objects/s (orjson)"),
+    ]:
+        served = rate(results, key)
+        print(
+            f"  {name:26s} {served:>10,.0f} objects/s = {served / cursor_rate:4.0%} of the "
+            f"server-side cursor ({cursor_rate:,.0f} rows/s), {served / copy_rate:4.0%} of "
+            f"COPY ({copy_rate:,.0f} rows/s)"
+        )
+    print("\nDetached JWS (X-ISAC-JWS-Signature) on one 1,000-object page")
+    for key, value in signing.items():
+        print(f"  {key:26s} {value:>10}")
+    print(f"\nmachine: load average at end {load_average()}")
 
 
 @contextmanager
