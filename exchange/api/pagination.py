@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.http import QueryDict
+from psycopg.types.datetime import TimestamptzLoader
 
 from exchange.api.cursors import CursorKey, CursorKind, cursor_decode, cursor_encode
 from exchange.api.query import limit_query, query_value
@@ -57,7 +59,37 @@ FIRST_CHUNK_ROWS = 50
 
 def row_bytes(row: tuple[Any, ...]) -> int:
     """What a row adds to a page: the UTF-8 size of its text fields (the stored objects)."""
-    return sum(len(value.encode()) for value in row if isinstance(value, str))
+    return sum(
+        len(value) if value.isascii() else len(value.encode())
+        for value in row
+        if isinstance(value, str)
+    )
+
+
+def rows_read(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``list(rows)`` for a ``values_list`` of model fields, with PostgreSQL's timestamps
+    read by psycopg's C loader.
+
+    Django loads ``timestamptz`` with a loader of its own written in Python, about 1 µs a
+    value: a millisecond a page of 1,000 rows that only needs the first and last of them.
+    The loader it stands for differs only in where the time zone comes from, and both give
+    UTC: Django sets the session's. Every other value goes through Django's converters as
+    ``values_list`` would send it (SQLite's timestamps among them).
+    """
+    query = rows.query
+    if query.extra_select or query.annotation_select or not rows._fields:  # type: ignore[attr-defined]
+        return list(rows)
+    compiler = query.get_compiler(using=rows.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    with compiler.connection.cursor() as cursor:
+        if compiler.connection.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return list(compiler.results_iter([fetched], tuple_expected=True))
 
 
 def keyset_rows(
@@ -84,7 +116,7 @@ def keyset_rows(
             # of them was then joined and sorted (about 100 ms a page at 100,000 entries,
             # against 2 ms for 1,001 rows read in index order).
             batch = batch.filter(TupleGreaterThan(Tuple(*(F(key) for key in keys)), after))
-        fetched = list(batch[:chunk])
+        fetched = rows_read(batch[:chunk])
         for row in fetched:
             size = row_bytes(row)
             if len(rows) == limit or (rows and used + size > budget):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.http import QueryDict
 from rest_framework.test import APIClient
 
-from exchange.api.pagination import Keyset, Page, page_fetch
+from exchange.api.pagination import Keyset, Page, page_fetch, rows_read
 from members.models import Member
 from signatures.models import StixObject
 from tests import stix_samples as samples
@@ -71,3 +72,12 @@ def test_it_ends_with_an_empty_page_without_next(indicators: list[int]) -> None:
     assert len(page.rows) == 5 and page.more is False and page.next is None
     last = page_fetch(StixObject.objects.none(), BY_PK, QueryDict(""), default_limit=5)
     assert last == Page(rows=[], more=False, next=None)
+
+
+def test_it_reads_rows_as_values_list_does_with_timestamps_in_utc(indicators: list[int]) -> None:
+    rows = StixObject.objects.filter(pk__in=indicators).order_by("pk")
+    fields = rows.values_list("pk", "received_at", "raw", "revoked", "data")
+    read = rows_read(fields)
+    assert read == list(fields) and len(read) == len(indicators)
+    assert all(row[1].utcoffset() == timedelta(0) for row in read)
+    assert rows_read(StixObject.objects.none().values_list("pk")) == []
