@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final, cast
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django_stubs_ext import WithAnnotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -25,10 +26,22 @@ from exchange.api.schema import JsonObjectSchema
 from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
 from exchange.taxii.pagination import entries_page
+from exchange.taxii.statements import Statement
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.models import Collection, CollectionEntry
 from signatures.selectors import CollectionPermissions, collections_visible_to, entries_visible_to
+
+
+def _visible_collection(
+    kind: str, *, member_pk: int, identity_id: str, api_root: str, pk: uuid.UUID
+) -> QuerySet[WithAnnotations[Collection, CollectionPermissions]]:
+    member = Member(pk=member_pk, kind=kind, identity_id=identity_id)
+    return collections_visible_to(member).filter(api_root=api_root, pk=pk)[:1]
+
+
+#: The collection a request names, with the caller's can_read / can_write (one query).
+VISIBLE_COLLECTION: Final = Statement(Collection, _visible_collection)
 
 
 def object_not_found(object_id: str) -> exceptions.NotFound:
@@ -66,11 +79,20 @@ class TaxiiView(APIView):
             pk = uuid.UUID(collection_id)
         except ValueError as exc:
             raise exceptions.NotFound(f"No collection {collection_id}.") from exc
-        collection = (
-            collections_visible_to(self.member(request)).filter(api_root=api_root, pk=pk).first()
+        member = self.member(request)
+        found = VISIBLE_COLLECTION.run(
+            (member.kind,),
+            member_pk=member.pk,
+            identity_id=member.identity_id,
+            api_root=api_root,
+            pk=pk,
         )
-        if collection is None:
+        if not found:
             raise exceptions.NotFound(f"No collection {collection_id} is visible to you.")
+        collection = cast("WithAnnotations[Collection, CollectionPermissions]", found[0])
+        # Raw rows keep the database's booleans (0/1 on SQLite); the resource says true/false.
+        collection.can_read = bool(collection.can_read)
+        collection.can_write = bool(collection.can_write)
         return collection
 
     def collection_to_read(self, request: Request, api_root: str, collection_id: str) -> Collection:
