@@ -20,11 +20,11 @@ from typing import Any, Final
 
 import fastjsonschema
 import re2
-import rfc8785
 from jsonschema import Draft202012Validator, ValidationError, validators
 from stix2patterns.exceptions import ParseException
 from stix2patterns.v21.pattern import Pattern
 
+from signatures.sdk import jss
 from signatures.sdk.constants import SCO_ID_NAMESPACE
 from signatures.sdk.flat_patterns import flat_comparisons
 
@@ -161,7 +161,7 @@ def deterministic_id(object_type: str, properties: Mapping[str, Any], contributi
     present = {name: properties[name] for name in contributing if name in properties}
     if not present:
         raise ValueError(f"{object_type}: none of the id-contributing properties is set")
-    name = rfc8785.dumps(present).decode("utf-8")
+    name = jss.canonical_bytes(present).decode("utf-8")
     return f"{object_type}--{uuid.uuid5(_NAMESPACE, name)}"
 
 
