@@ -16,7 +16,9 @@ from collections.abc import Callable
 import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from exchange.api.exceptions import error_body
 from exchange.taxii.media import TAXII_MEDIA_TYPE
@@ -84,4 +86,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "The server failed to answer this request; the failure is logged.",
         "server_error",
         lambda: defaults.server_error(request),
+    )
+
+
+@csrf_exempt  # a mistyped POST gets the 404 too, not a CSRF page
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """A path under ``/api/`` that no REST endpoint answers (otherwise taken for an API root)."""
+    description = (
+        f"The REST API has no endpoint at {request.path}. Its endpoints are under /api/v1/ "
+        "(objects/, members/me/, jwks.json, subscriptions/), listed at /api/docs/; TAXII 2.1 "
+        "starts at /taxii2/."
+    )
+    if not request.path_info.endswith("/"):
+        match = resolve(request.path_info + "/")
+        if match.func is not api_not_found:
+            description = f"The REST API's paths end with '/': {request.path}/"
+    return HttpResponse(
+        orjson.dumps(error_body(404, description, "not_found")),
+        status=404,
+        content_type="application/json",
     )

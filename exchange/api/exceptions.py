@@ -51,6 +51,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.UnsupportedMediaType) and context.get("view") is not None:
+        # Say what the endpoint takes: a client that sent STIX's or TAXII's media type to the
+        # REST API (or JSON to TAXII) learns what to send instead.
+        taken = ", ".join(parser.media_type for parser in context["view"].get_parsers())
+        exc = exceptions.UnsupportedMediaType(
+            "", detail=f"{exc.detail} This endpoint takes: {taken}."
+        )
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

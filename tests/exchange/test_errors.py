@@ -78,3 +78,31 @@ def test_it_keeps_the_html_404_page_for_the_console(client: Client) -> None:
     response = client.get("/console/missing/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v2/objects/", "/api/", "/api/v1/"])
+def test_it_answers_a_mistyped_rest_path_as_the_rest_api(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    assert set(body) == ENVELOPE and body["error_code"] == "not_found"
+    assert body["description"].startswith(f"The REST API has no endpoint at {path}.")
+    assert "/api/docs/" in body["description"] and "API root" not in body["description"]
+    # A POST too, without a CSRF token: the answer is the same 404, not Django's 403 page.
+    posted = Client(enforce_csrf_checks=True).post(path, data="{}", content_type="application/json")
+    assert posted.status_code == 404 and posted["Content-Type"] == "application/json"
+
+
+def test_it_points_to_the_slash_a_rest_path_lacks(client: Client) -> None:
+    response = client.get("/api/v1/members/me")
+    assert response.status_code == 404
+    assert json.loads(response.content)["description"] == (
+        "The REST API's paths end with '/': /api/v1/members/me/"
+    )
+
+
+def test_it_still_answers_an_unknown_taxii_api_root_in_taxii(client: Client) -> None:
+    response = client.get("/nope/collections/")
+    assert response.status_code == 401  # TAXII asks who is calling before it says what is not
+    assert response["Content-Type"] == TAXII_MEDIA_TYPE

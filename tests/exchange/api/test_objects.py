@@ -236,6 +236,24 @@ def test_it_answers_a_wrong_content_type_with_415(lab_client: APIClient) -> None
     assert response.json()["http_status"] == "415"
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/stix+json;version=2.1", "application/taxii+json;version=2.1"]
+)
+def test_it_names_the_media_type_it_takes_in_a_415(
+    lab_client: APIClient, content_type: str
+) -> None:
+    response = lab_client.post(URL, data="[]", content_type=content_type)
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "title": "Unsupported media type",
+        "description": f'Unsupported media type "{content_type}" in request. '
+        "This endpoint takes: application/json.",
+        "http_status": "415",
+        "error_code": "unsupported_media_type",
+    }
+
+
 def test_it_refuses_a_body_that_is_not_a_bundle_or_list(lab_client: APIClient) -> None:
     response = lab_client.post(URL, data='{"type": "indicator"}', content_type="application/json")
     assert response.status_code == 400

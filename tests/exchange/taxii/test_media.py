@@ -147,3 +147,12 @@ def test_it_answers_400_to_malformed_json_and_to_a_body_without_objects(
     assert_taxii_error(taxii.post(url, b'{"objects": ['), 400)
     assert_taxii_error(taxii.post(url, b'{"objects": [], "objects": []}'), 400)
     assert_taxii_error(taxii.post(url, {"type": "indicator"}), 400)
+
+
+def test_it_names_the_taxii_media_type_in_a_415(
+    taxii_for: Callable[..., Taxii], lab_a: Member, shared: Collection
+) -> None:
+    body = {"objects": [indicator(lab_a.identity_id, 1)]}
+    response = taxii_for(lab_a).post(collection_url(shared, "objects/"), body, "application/json")
+    assert response.status_code == 415
+    assert response.json()["description"].endswith("This endpoint takes: application/taxii+json.")
