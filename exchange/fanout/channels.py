@@ -7,6 +7,9 @@ the member signatures inside them verify at the receiver byte for byte.
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
+import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +89,32 @@ def _timeout() -> tuple[float, float]:
     return (settings.FANOUT_CONNECT_TIMEOUT_MS / 1000, settings.FANOUT_READ_TIMEOUT_MS / 1000)
 
 
+_sessions: dict[int, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _webhook_session() -> requests.Session:
+    """One session per process, shared by the pump's threads, so that requests to a
+    receiver reuse its open connections (no TCP and TLS handshake per delivery).
+
+    It keeps no cookies: a receiver's cookie must never travel to another subscriber's
+    URL. Keyed by process id, as Celery's prefork pool forks after import.
+    """
+    pid = os.getpid()
+    with _sessions_lock:
+        session = _sessions.get(pid)
+        if session is None:
+            session = requests.Session()
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            # As many connections to one receiver host as a pump run sends requests at once.
+            adapter = HTTPAdapter(pool_connections=64, pool_maxsize=16)
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, adapter)
+            _sessions.clear()
+            _sessions[pid] = session
+        return session
+
+
 def webhook_send(
     *, url: str, secret: str, subscription_id: str, delivery_id: str, attempt: int, body: bytes
 ) -> SendResult:
@@ -99,7 +128,7 @@ def webhook_send(
     }
     try:
         # No redirects: a redirect would send signed threat data to a URL nobody vetted.
-        response = requests.post(
+        response = _webhook_session().post(
             url, data=body, headers=headers, timeout=_timeout(), allow_redirects=False
         )
     except requests.RequestException as exc:

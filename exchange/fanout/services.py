@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import random
 import secrets
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Case, F, Q, QuerySet, UUIDField, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -39,8 +44,13 @@ from exchange.fanout.models import (
 )
 from exchange.fanout.sealing import seal, unseal
 from exchange.fanout.selectors import (
-    subscription_backlog,
-    subscription_entries,
+    EntryFacts,
+    batch_ready,
+    deliveries_contents,
+    entries_visible_among,
+    subscription_filter,
+    subscription_reads_content,
+    subscriptions_backlog,
     subscriptions_due,
 )
 from members.models import Member
@@ -346,23 +356,6 @@ def dispatch_kick() -> None:
         logger.warning("fan-out: broker unavailable, dispatch left to the heartbeat: %s", exc)
 
 
-def _content_matches(subscription: Subscription, data: dict[str, Any]) -> bool:
-    """The filters that look inside the object (STIX 2.1 sections 4.7 and 3.2)."""
-    if subscription.labels:
-        present = set(data.get("indicator_types") or ()) | set(data.get("labels") or ())
-        if present.isdisjoint(subscription.labels):
-            return False
-    if subscription.kill_chain_phases:
-        phases = {phase.get("phase_name") for phase in data.get("kill_chain_phases") or ()}
-        if phases.isdisjoint(subscription.kill_chain_phases):
-            return False
-    if subscription.min_confidence is not None:
-        confidence = data.get("confidence")
-        if not isinstance(confidence, int) or confidence < subscription.min_confidence:
-            return False
-    return True
-
-
 def outbox_dispatch() -> int:
     """Match the oldest undispatched outbox entries against every subscription.
 
@@ -371,12 +364,15 @@ def outbox_dispatch() -> int:
     side could commit a later batch of matches before an earlier one and break order. On
     SQLite every write transaction starts with BEGIN IMMEDIATE, which already admits one
     writer at a time. Returns how many entries were dispatched.
+
+    The queries do not grow with the number of subscriptions: the entries are read once,
+    visibility is asked once per owner, and the filters run on what was read.
     """
-    DispatcherLock.objects.get_or_create(pk=1)
-    kicked: set[uuid.UUID] = set()
     with transaction.atomic():
         lock = DispatcherLock.objects.select_for_update(skip_locked=True).filter(pk=1).first()
-        if lock is None:
+        # Not found: taken by another dispatcher, or not created yet (the first run creates
+        # it, and holds it until this transaction ends).
+        if lock is None and not DispatcherLock.objects.get_or_create(pk=1)[1]:
             return 0
         batch = list(
             OutboxEntry.objects.filter(dispatched_at__isnull=True)
@@ -387,41 +383,64 @@ def outbox_dispatch() -> int:
         )
         if not batch:
             return 0
-        seq_of = {entry_id: seq for seq, entry_id, _ in batch}
-        items: list[DeliveryItem] = []
-        for subscription in Subscription.objects.select_related("owner").prefetch_related(
-            "collections"
-        ):
-            # A subscription starts with the objects published after it was created.
-            fresh = [entry_id for _, entry_id, added in batch if added >= subscription.created_at]
-            if not fresh:
-                continue
-            candidates = subscription_entries(
-                subscription, CollectionEntry.objects.filter(pk__in=fresh)
-            ).values_list("pk", "stix_object__data")
-            for entry_id, data in candidates:
-                if not _content_matches(subscription, data):
-                    continue
-                seq = seq_of[entry_id]
-                items.append(
-                    DeliveryItem(subscription=subscription, collection_entry_id=entry_id, seq=seq)
-                )
-                if subscription.is_active:
-                    kicked.add(subscription.pk)
+        items = _matches(batch)
         DeliveryItem.objects.bulk_create(items, ignore_conflicts=True)
         now = timezone.now()
         OutboxEntry.objects.filter(pk__in=[seq for seq, _, _ in batch]).update(dispatched_at=now)
         DispatcherLock.objects.filter(pk=1).update(last_run_at=now)
-        for subscription_id in kicked:
-            _backlog_bound(subscription_id)
+        kicked = {item.subscription_id for item in items}
+        _backlogs_bound(kicked)
         transaction.on_commit(lambda: pumps_kick(kicked))
     return len(batch)
 
 
-def _backlog_bound(subscription_id: uuid.UUID) -> None:
+def _matches(batch: list[tuple[int, int, datetime]]) -> list[DeliveryItem]:
+    """One DeliveryItem per (subscription, entry) of ``batch`` the owner may read and the
+    subscription's filters select."""
+    entry_ids = [entry_id for _, entry_id, _ in batch]
+    newest = max(added for _, _, added in batch)
+    # A subscription starts with the objects published after it was created.
+    subscriptions = list(
+        Subscription.objects.filter(created_at__lte=newest)
+        .select_related("owner")
+        .prefetch_related("collections")
+        .order_by()
+    )
+    if not subscriptions:
+        return []
+    fields = ["pk", "collection_id", "type", "stix_object__tlp"]
+    if any(subscription_reads_content(s) for s in subscriptions):
+        fields.append("stix_object__data")
+    entries = {
+        row[0]: EntryFacts(*row[1:])
+        for row in CollectionEntry.objects.filter(pk__in=entry_ids).values_list(*fields)
+    }
+    owners = {s.owner_id: s.owner for s in subscriptions}
+    visible = {pk: entries_visible_among(owner, entry_ids) for pk, owner in owners.items()}
+    items: list[DeliveryItem] = []
+    for subscription in subscriptions:
+        wants = subscription_filter(subscription)
+        readable = visible[subscription.owner_id]
+        for seq, entry_id, added in batch:
+            entry = entries.get(entry_id)
+            if (
+                entry is None
+                or added < subscription.created_at
+                or entry_id not in readable
+                or not wants(entry)
+            ):
+                continue
+            items.append(
+                DeliveryItem(subscription_id=subscription.pk, collection_entry_id=entry_id, seq=seq)
+            )
+    return items
+
+
+def _backlogs_bound(subscription_ids: Iterable[uuid.UUID]) -> None:
     """Auto-pause a subscription whose undelivered backlog passed FANOUT_MAX_BACKLOG."""
-    backlog = subscription_backlog(subscription_id)
-    if backlog > settings.FANOUT_MAX_BACKLOG:
+    for subscription_id, backlog in subscriptions_backlog(subscription_ids).items():
+        if backlog <= settings.FANOUT_MAX_BACKLOG:
+            continue
         reason = (
             f"auto-paused at {timezone.now():%Y-%m-%d %H:%M:%S}Z: {backlog} undelivered "
             f"objects exceed FANOUT_MAX_BACKLOG={settings.FANOUT_MAX_BACKLOG}"
@@ -433,30 +452,67 @@ def _backlog_bound(subscription_id: uuid.UUID) -> None:
             logger.warning("fan-out: subscription %s %s", subscription_id, reason)
 
 
-def pumps_kick(subscription_ids: Iterable[uuid.UUID], *, force: bool = False) -> None:
-    """Enqueue a pump for each active subscription that has none queued recently.
+def _update_claiming(rows: QuerySet[Subscription], **values: Any) -> set[uuid.UUID]:
+    """``rows.update(**values)``, answering which subscriptions it changed.
 
-    ``kicked_at`` is claimed with a conditional update, so the heartbeat and the
-    dispatcher never queue a second pump while one is waiting; a pump lost with a dead
-    broker or worker is re-queued once FANOUT_KICK_TTL_SECONDS have passed. ``force``
-    is for a pump that just released its lease: a pump queued meanwhile may already have
-    found the lease taken and quit, so "one is waiting" cannot be trusted then.
+    UPDATE ... RETURNING (PostgreSQL; SQLite since 3.35): one round trip, and exact when
+    two claimants race, where a read followed by an update would need a lock.
     """
-    from exchange.fanout.tasks import pump
+    query = rows.query.chain(UpdateQuery)
+    assert isinstance(query, UpdateQuery)
+    query.add_update_values(values)
+    query.clear_select_clause()
+    sql, params = query.get_compiler(rows.db).as_sql()
+    connection = connections[rows.db]
+    pk = Subscription._meta.pk
+    assert pk is not None and pk.column is not None
+    sql = f"{sql} RETURNING {connection.ops.quote_name(pk.column)}"
+    with transaction.mark_for_rollback_on_error(using=rows.db), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk.to_python(value) for (value,) in cursor.fetchall()}
 
+
+def _groups(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """``ids`` in runs of at most PUMP_GROUP subscriptions, as even as possible."""
+    count = -(-len(ids) // PUMP_GROUP)
+    return [ids[n::count] for n in range(count)]
+
+
+def pumps_kick(
+    subscription_ids: Iterable[uuid.UUID | str], *, force: bool = False, alone: bool = False
+) -> None:
+    """Enqueue pump runs for the active subscriptions with no sender and none queued
+    recently, up to PUMP_GROUP subscriptions to a run (``alone``: one each).
+
+    ``kicked_at`` is claimed with one conditional update, so the heartbeat and the
+    dispatcher never queue a second pump while one is waiting; a pump lost with a dead
+    broker or worker is re-queued once FANOUT_KICK_TTL_SECONDS have passed. A subscription
+    whose lease is held is skipped: its run checks for due work after it lets the lease go
+    and queues it then. ``force`` is for a run that just released leases: a pump queued
+    meanwhile may already have found the lease taken and quit, so "one is waiting" cannot
+    be trusted then.
+    """
+    from exchange.fanout.tasks import pumps
+
+    wanted = [uuid.UUID(str(subscription_id)) for subscription_id in subscription_ids]
+    if not wanted:
+        return
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FANOUT_KICK_TTL_SECONDS)
-    for subscription_id in subscription_ids:
-        rows = Subscription.objects.filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
-        if not force:
-            rows = rows.filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale))
-        claimed = rows.update(kicked_at=now)
-        if not claimed:
-            continue
+    rows = Subscription.objects.filter(pk__in=wanted, status=SubscriptionStatus.ACTIVE).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+    if not force:
+        rows = rows.filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale))
+    claimed = _update_claiming(rows, kicked_at=now)
+    ordered = [pk for pk in dict.fromkeys(wanted) if pk in claimed]
+    groups = [[pk] for pk in ordered] if alone else _groups(ordered)
+    for n, group in enumerate(groups):
         try:
-            pump.delay(str(subscription_id))
+            pumps.delay([str(pk) for pk in group])
         except (OperationalError, OSError) as exc:
-            Subscription.objects.filter(pk=subscription_id, kicked_at=now).update(kicked_at=None)
+            unsent = [pk for rest in groups[n:] for pk in rest]
+            Subscription.objects.filter(pk__in=unsent, kicked_at=now).update(kicked_at=None)
             logger.warning("fan-out: broker unavailable, pump not queued: %s", exc)
             return
 
@@ -475,65 +531,15 @@ def _retention_purge() -> None:
     Delivery.objects.filter(state=DeliveryState.DELIVERED, delivered_at__lt=cutoff).delete()
 
 
-# --- The pump: one subscription's deliveries, in order ---------------------------------------
+# --- The pump: subscriptions' deliveries, each subscription's in order -------------------------
 
-
-def _lease_claim(subscription_id: uuid.UUID | str, token: uuid.UUID) -> bool:
-    now = timezone.now()
-    return bool(
-        Subscription.objects.filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(
-            lease_token=token,
-            lease_until=now + timedelta(seconds=settings.FANOUT_LEASE_SECONDS),
-            kicked_at=None,
-        )
-    )
-
-
-def _lease_renew(subscription_id: uuid.UUID, token: uuid.UUID) -> bool:
-    """Extend the lease before each send; False once paused or the lease was lost."""
-    lease_until = timezone.now() + timedelta(seconds=settings.FANOUT_LEASE_SECONDS)
-    return bool(
-        Subscription.objects.filter(
-            pk=subscription_id, lease_token=token, status=SubscriptionStatus.ACTIVE
-        ).update(lease_until=lease_until)
-    )
-
-
-def _lease_release(subscription_id: uuid.UUID | str, token: uuid.UUID) -> None:
-    Subscription.objects.filter(pk=subscription_id, lease_token=token).update(
-        lease_token=None, lease_until=None
-    )
-
-
-def _delivery_next(subscription: Subscription) -> Delivery | None:
-    """The head of the subscription's queue: the oldest pending delivery, or a new batch
-    of the oldest unbatched items once it is full or its oldest item waited max_wait."""
-    head = (
-        Delivery.objects.filter(subscription=subscription, state=DeliveryState.PENDING)
-        .order_by("first_seq")
-        .first()
-    )
-    if head is not None:
-        return head
-    unbatched = DeliveryItem.objects.filter(subscription=subscription, delivery__isnull=True)
-    items = list(unbatched.order_by("seq").values_list("pk", "seq", "created_at"))[
-        : subscription.max_batch
-    ]
-    if not items:
-        return None
-    waited = timezone.now() - items[0][2]
-    if len(items) < subscription.max_batch and waited < timedelta(
-        milliseconds=subscription.max_wait_ms
-    ):
-        return None
-    with transaction.atomic():
-        delivery = Delivery.objects.create(
-            subscription=subscription, first_seq=items[0][1], object_count=len(items)
-        )
-        DeliveryItem.objects.filter(pk__in=[pk for pk, _, _ in items]).update(delivery=delivery)
-    return delivery
+#: Subscriptions sent for by one pump run. Their queries are shared (a round costs the same
+#: for one subscription as for PUMP_GROUP of them) and their requests leave side by side,
+#: from as many threads.
+PUMP_GROUP = 50
+#: A subscription whose request took longer leaves a shared run for a run of its own, so a
+#: slow receiver does not set the pace of the others.
+SLOW_SEND_MS = 1000
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
@@ -547,116 +553,335 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return random.uniform(ceiling / 2, ceiling) / 1000
 
 
-def _delivery_send(subscription: Subscription, delivery: Delivery) -> channels.SendResult:
-    """One attempt; objects the owner can no longer read are left out (never sent)."""
-    visible = subscription_entries(
-        subscription,
-        CollectionEntry.objects.filter(pk__in=delivery.items.values("collection_entry_id")),
-        with_filters=False,
-    )
-    raws = list(
-        delivery.items.filter(collection_entry__in=visible)
-        .order_by("seq")
-        .values_list("collection_entry__stix_object__raw", flat=True)
-    )
-    if not raws:
+@dataclass(slots=True)
+class _Send:
+    """One attempt at one delivery, prepared from the database and sent off it."""
+
+    subscription: Subscription
+    delivery: Delivery
+    raws: list[str]
+    secret: str
+    started: datetime | None = None
+    latency_ms: int = 0
+    result: channels.SendResult | None = None
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """The process's sending threads, started once (Celery's prefork pool forks after
+    import, hence one per process id)."""
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        _pools.clear()
+        pool = _pools[pid] = ThreadPoolExecutor(PUMP_GROUP, thread_name_prefix="fanout-send")
+    return pool
+
+
+def _send(job: _Send) -> None:
+    """The request alone: no database access, so runs may send from threads."""
+    job.started = timezone.now()
+    clock = time.monotonic()
+    job.result = _channel_send(job)
+    job.latency_ms = int((time.monotonic() - clock) * 1000)
+
+
+def _channel_send(job: _Send) -> channels.SendResult:
+    if not job.raws:
         return channels.SendResult(ok=True, retryable=False, error="nothing left to send")
+    subscription, delivery = job.subscription, job.delivery
     if subscription.channel == Channel.WEBHOOK:
         return channels.webhook_send(
             url=subscription.url,
-            secret=unseal(subscription.secret_sealed),
+            secret=job.secret,
             subscription_id=str(subscription.pk),
             delivery_id=str(delivery.pk),
             attempt=delivery.attempts + 1,
-            body=channels.bundle_body(str(delivery.pk), raws),
+            body=channels.bundle_body(str(delivery.pk), job.raws),
         )
-    sealed = subscription.taxii_password_sealed
     return channels.taxii_push(
         url=subscription.url,
         user=subscription.taxii_user,
-        password=unseal(sealed) if sealed else "",
-        body=channels.envelope_body(raws),
+        password=job.secret,
+        body=channels.envelope_body(job.raws),
     )
 
 
-def delivery_attempt(*, subscription: Subscription, delivery: Delivery) -> channels.SendResult:
-    """Send ``delivery`` once and record the attempt; dead-letter it when it is final."""
-    started = timezone.now()
-    clock = time.monotonic()
-    result = _delivery_send(subscription, delivery)
-    latency_ms = int((time.monotonic() - clock) * 1000)
-    now = timezone.now()
-    attempts = delivery.attempts + 1
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=attempts,
-        started_at=started,
-        status_code=result.status_code,
-        latency_ms=latency_ms,
-        error=result.error[:2000] if not result.ok else "",
-    )
-    changes: dict[str, Any] = {
-        "attempts": attempts,
-        "last_status_code": result.status_code,
-        "last_error": "" if result.ok else result.error[:2000],
-    }
-    if result.ok:
-        changes |= {"state": DeliveryState.DELIVERED, "delivered_at": now}
-        Subscription.objects.filter(pk=subscription.pk).update(
-            last_success_at=now, consecutive_failures=0
-        )
-    else:
-        if not result.retryable or attempts >= settings.FANOUT_MAX_ATTEMPTS:
-            changes |= {"state": DeliveryState.DEAD, "dead_at": now}
-        else:
-            changes["next_attempt_at"] = now + timedelta(
-                seconds=_backoff(attempts, result.retry_after)
+class _Run:
+    """One pump run: the leases it holds, and the subscriptions still sending in it."""
+
+    def __init__(self, token: uuid.UUID, subscriptions: list[Subscription]) -> None:
+        self.token = token
+        self.held = {s.pk for s in subscriptions}
+        self.sending = {s.pk: s for s in subscriptions}
+        self.secrets: dict[uuid.UUID, str] = {}
+
+    def secret(self, subscription: Subscription) -> str:
+        if subscription.pk not in self.secrets:
+            sealed = (
+                subscription.secret_sealed
+                if subscription.channel == Channel.WEBHOOK
+                else subscription.taxii_password_sealed
             )
-        Subscription.objects.filter(pk=subscription.pk).update(
-            last_failure_at=now, consecutive_failures=subscription.consecutive_failures + 1
+            self.secrets[subscription.pk] = unseal(sealed) if sealed else ""
+        return self.secrets[subscription.pk]
+
+    def leave(self, subscription_ids: Iterable[uuid.UUID], *, alone: bool = False) -> None:
+        """Stop sending for these subscriptions and let their leases go at once (a
+        subscription waiting for its backoff must not wait for the whole run too)."""
+        gone = [pk for pk in subscription_ids if pk in self.held]
+        for pk in gone:
+            self.sending.pop(pk, None)
+            self.held.discard(pk)
+        if gone:
+            _leases_release(gone, self.token)
+            pumps_kick(subscriptions_due(gone), force=True, alone=alone)
+
+    def drop(self, subscription_ids: Iterable[uuid.UUID]) -> None:
+        """Stop sending for subscriptions whose lease this run lost or that were paused."""
+        for pk in subscription_ids:
+            self.sending.pop(pk, None)
+
+
+def _leases_claim(subscription_ids: list[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
+    now = timezone.now()
+    rows = Subscription.objects.filter(
+        pk__in=subscription_ids, status=SubscriptionStatus.ACTIVE
+    ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    return _update_claiming(
+        rows,
+        lease_token=token,
+        lease_until=now + timedelta(seconds=settings.FANOUT_LEASE_SECONDS),
+        kicked_at=None,
+    )
+
+
+def _leases_renew(subscription_ids: list[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
+    """Extend the leases before each send; answers those still held (not paused, not lost)."""
+    lease_until = timezone.now() + timedelta(seconds=settings.FANOUT_LEASE_SECONDS)
+    rows = Subscription.objects.filter(
+        pk__in=subscription_ids, lease_token=token, status=SubscriptionStatus.ACTIVE
+    )
+    if rows.update(lease_until=lease_until) == len(subscription_ids):
+        return set(subscription_ids)
+    return set(rows.values_list("pk", flat=True))
+
+
+def _leases_release(subscription_ids: Iterable[uuid.UUID], token: uuid.UUID) -> None:
+    Subscription.objects.filter(pk__in=list(subscription_ids), lease_token=token).update(
+        lease_token=None, lease_until=None
+    )
+
+
+def _deliveries_next(run: _Run, now: datetime) -> dict[uuid.UUID, Delivery]:
+    """The head of each sending subscription's queue, in two or three queries for all of
+    them: its oldest pending delivery, or a new batch of its oldest unbatched items once
+    it is full or its oldest item waited max_wait. Subscriptions whose head waits for its
+    backoff leave the run."""
+    ids = list(run.sending)
+    heads: dict[uuid.UUID, Delivery] = {}
+    for delivery in Delivery.objects.filter(
+        subscription_id__in=ids, state=DeliveryState.PENDING
+    ).order_by("first_seq"):
+        heads.setdefault(delivery.subscription_id, delivery)
+    backing_off = [pk for pk, head in heads.items() if head.next_attempt_at > now]
+    run.leave(backing_off)
+    for pk in backing_off:
+        del heads[pk]
+    fresh = [pk for pk in ids if pk in run.sending and pk not in heads]
+    if not fresh:
+        return heads
+    subscriptions = [run.sending[pk] for pk in fresh]
+    unbatched = DeliveryItem.objects.filter(subscription_id__in=fresh, delivery__isnull=True)
+    if len(fresh) > 1:
+        # The first max_batch items of each subscription, in one query.
+        unbatched = unbatched.annotate(
+            rank=Window(RowNumber(), partition_by=[F("subscription_id")], order_by=F("seq").asc())
+        ).filter(rank__lte=max(s.max_batch for s in subscriptions))
+    else:
+        unbatched = unbatched.order_by("seq")[: subscriptions[0].max_batch]
+    found: dict[uuid.UUID, list[tuple[int, int, datetime]]] = {}
+    for subscription_id, item_pk, seq, created_at in unbatched.values_list(
+        "subscription_id", "pk", "seq", "created_at"
+    ):
+        found.setdefault(subscription_id, []).append((seq, item_pk, created_at))
+    formed: dict[uuid.UUID, tuple[Delivery, list[int]]] = {}
+    for subscription in subscriptions:
+        items = sorted(found.get(subscription.pk, ()))[: subscription.max_batch]
+        oldest = min((created_at for _, _, created_at in items), default=None)
+        if not items or not batch_ready(subscription, len(items), oldest, now):
+            continue
+        delivery = Delivery(
+            subscription=subscription, first_seq=items[0][0], object_count=len(items)
         )
-        subscription.consecutive_failures += 1
-        logger.info(
-            "fan-out: delivery %s attempt %d failed: %s", delivery.pk, attempts, result.error
+        formed[subscription.pk] = (delivery, [pk for _, pk, _ in items])
+    if formed:
+        with transaction.atomic():
+            Delivery.objects.bulk_create([delivery for delivery, _ in formed.values()])
+            which = Case(
+                *(
+                    When(subscription_id=subscription_id, then=Value(delivery.pk))
+                    for subscription_id, (delivery, _) in formed.items()
+                ),
+                output_field=UUIDField(),
+            )
+            DeliveryItem.objects.filter(
+                pk__in=[pk for _, pks in formed.values() for pk in pks]
+            ).update(delivery_id=which)
+        heads |= {subscription_id: delivery for subscription_id, (delivery, _) in formed.items()}
+    return heads
+
+
+def _sends_prepare(run: _Run, heads: dict[uuid.UUID, Delivery]) -> list[_Send]:
+    """What each head carries: objects its owner can no longer read are left out."""
+    contents = deliveries_contents(
+        {delivery.pk: run.sending[pk].owner for pk, delivery in heads.items()}
+    )
+    return [
+        _Send(run.sending[pk], delivery, contents[delivery.pk], run.secret(run.sending[pk]))
+        for pk, delivery in heads.items()
+    ]
+
+
+def _attempts_record(jobs: list[_Send]) -> None:
+    """Record every attempt of a round and move its deliveries on, in one transaction:
+    a delivery succeeded, waits for its backoff, or is dead-lettered when it is final."""
+    now = timezone.now()
+    succeeded: dict[int | None, list[uuid.UUID]] = {}
+    failed: list[_Send] = []
+    with transaction.atomic():
+        attempts = []
+        for job in jobs:
+            assert job.result is not None and job.started is not None
+            result, delivery = job.result, job.delivery
+            attempts.append(
+                DeliveryAttempt(
+                    delivery=delivery,
+                    number=delivery.attempts + 1,
+                    started_at=job.started,
+                    status_code=result.status_code,
+                    latency_ms=job.latency_ms,
+                    error=result.error[:2000] if not result.ok else "",
+                )
+            )
+            changes: dict[str, Any] = {
+                "attempts": delivery.attempts + 1,
+                "last_status_code": result.status_code,
+                "last_error": "" if result.ok else result.error[:2000],
+            }
+            if result.ok:
+                changes |= {"state": DeliveryState.DELIVERED, "delivered_at": now}
+                succeeded.setdefault(result.status_code, []).append(delivery.pk)
+            else:
+                if not result.retryable or changes["attempts"] >= settings.FANOUT_MAX_ATTEMPTS:
+                    changes |= {"state": DeliveryState.DEAD, "dead_at": now}
+                else:
+                    changes["next_attempt_at"] = now + timedelta(
+                        seconds=_backoff(changes["attempts"], result.retry_after)
+                    )
+                failed.append(job)
+                logger.info(
+                    "fan-out: delivery %s attempt %d failed: %s",
+                    delivery.pk,
+                    changes["attempts"],
+                    result.error,
+                )
+                Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
+                    **changes
+                )
+            for name, value in changes.items():
+                setattr(delivery, name, value)
+        DeliveryAttempt.objects.bulk_create(attempts)
+        for status_code, delivery_ids in succeeded.items():
+            Delivery.objects.filter(pk__in=delivery_ids, state=DeliveryState.PENDING).update(
+                state=DeliveryState.DELIVERED,
+                delivered_at=now,
+                attempts=F("attempts") + 1,
+                last_status_code=status_code,
+                last_error="",
+            )
+        ok = [job.subscription.pk for job in jobs if job not in failed]
+        if ok:
+            Subscription.objects.filter(pk__in=ok).update(
+                last_success_at=now, consecutive_failures=0
+            )
+        if failed:
+            Subscription.objects.filter(pk__in=[job.subscription.pk for job in failed]).update(
+                last_failure_at=now, consecutive_failures=F("consecutive_failures") + 1
+            )
+    for job in failed:
+        job.subscription.consecutive_failures += 1
+
+
+def _round(run: _Run) -> bool:
+    """Send the head of every sending subscription's queue once; False when none had one."""
+    heads = _deliveries_next(run, timezone.now())
+    if not heads:
+        return False
+    kept = _leases_renew(list(heads), run.token)
+    run.drop(pk for pk in list(heads) if pk not in kept)
+    jobs = _sends_prepare(run, {pk: head for pk, head in heads.items() if pk in kept})
+    if len(jobs) == 1:
+        _send(jobs[0])
+    else:
+        list(_send_pool().map(_send, jobs))
+    _attempts_record(jobs)
+    # A failed attempt ends its subscription's run: the head waits for its backoff and
+    # nothing behind it may overtake it.
+    run.leave(
+        job.subscription.pk
+        for job in jobs
+        if job.result is not None
+        and not job.result.ok
+        and job.delivery.state == DeliveryState.PENDING
+    )
+    if len(run.sending) > 1:
+        run.leave(
+            (job.subscription.pk for job in jobs if job.latency_ms > SLOW_SEND_MS), alone=True
         )
-    Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(**changes)
-    for name, value in changes.items():
-        setattr(delivery, name, value)
-    return result
+    return True
+
+
+def subscriptions_pump(*, subscription_ids: Iterable[uuid.UUID | str]) -> None:
+    """Send the due deliveries of several subscriptions: each subscription's one at a
+    time, oldest first; the subscriptions' side by side, in rounds.
+
+    A lease makes this run the only sender for each subscription it claims (a killed
+    worker's leases expire after FANOUT_LEASE_SECONDS). Each round takes the head of every
+    subscription's queue, sends them all at once (threads), and records the attempts,
+    with the same few queries for one subscription as for PUMP_GROUP of them. A failed
+    attempt ends its subscription's part in the run: the head waits for its backoff and
+    nothing behind it may overtake it. After FANOUT_PUMP_ROUNDS rounds the run yields its
+    worker so busy subscriptions cannot starve the others; it queues what is left due.
+    """
+    wanted = [uuid.UUID(str(subscription_id)) for subscription_id in subscription_ids]
+    token = uuid.uuid4()
+    claimed = _leases_claim(wanted, token)
+    refused = [pk for pk in wanted if pk not in claimed]
+    if refused:
+        # Another run is sending (it queues what it leaves due when it ends) or the
+        # subscription is paused: either way this run is not "waiting", so let the next
+        # dispatch queue a pump at once instead of after FANOUT_KICK_TTL_SECONDS.
+        Subscription.objects.filter(pk__in=refused).update(kicked_at=None)
+    if not claimed:
+        return
+    run = _Run(token, list(Subscription.objects.select_related("owner").filter(pk__in=claimed)))
+    try:
+        for _ in range(settings.FANOUT_PUMP_ROUNDS):
+            if not run.sending or not _round(run):
+                break
+    finally:
+        _leases_release(run.held, token)
+    # Work that arrived while this run held the leases was not queued for (the kicks
+    # skipped the held leases): queue it now rather than at the next heartbeat.
+    pumps_kick(subscriptions_due(run.held), force=True)
 
 
 def subscription_pump(*, subscription_id: str) -> None:
-    """Send a subscription's due deliveries, oldest first, one at a time.
-
-    The lease makes this the only sender for the subscription (a killed worker's lease
-    expires after FANOUT_LEASE_SECONDS). A failed attempt ends the run: the head of the
-    queue waits for its backoff and nothing behind it may overtake it. After
-    FANOUT_PUMP_ROUNDS deliveries the run yields its worker so a busy subscription cannot
-    starve the others; the heartbeat queues the next run.
-    """
-    token = uuid.uuid4()
-    if not _lease_claim(subscription_id, token):
-        # Another run is sending (it re-queues what it leaves due when it ends) or the
-        # subscription is paused: either way this run is not "waiting", so let the next
-        # dispatch queue a pump at once instead of after FANOUT_KICK_TTL_SECONDS.
-        Subscription.objects.filter(pk=subscription_id).update(kicked_at=None)
-        return
-    subscription = Subscription.objects.select_related("owner").get(pk=subscription_id)
-    try:
-        for _ in range(settings.FANOUT_PUMP_ROUNDS):
-            delivery = _delivery_next(subscription)
-            if delivery is None or delivery.next_attempt_at > timezone.now():
-                break
-            if not _lease_renew(subscription.pk, token):
-                return
-            result = delivery_attempt(subscription=subscription, delivery=delivery)
-            if not result.ok and delivery.state == DeliveryState.PENDING:
-                break
-    finally:
-        _lease_release(subscription_id, token)
-    # Work that arrived while this run held the lease was not queued for (the kick found
-    # the lease taken): queue it now rather than at the next heartbeat.
-    pumps_kick(subscriptions_due([subscription.pk]), force=True)
+    """Send one subscription's due deliveries, in order (a run of one)."""
+    subscriptions_pump(subscription_ids=[subscription_id])
 
 
 # --- Dead letters ------------------------------------------------------------------------------
