@@ -28,6 +28,7 @@ Three tables:
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import time
@@ -266,6 +267,9 @@ def main() -> None:
     print(f"load average at start: {load}; CPUs: {os.cpu_count()}")
     lab, token = lab_with_token("bench-lab")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    # As exchange/wsgi.py does once the application is loaded.
+    gc.collect()
+    gc.freeze()
     print(f"database: {database_engine()}; bundle: {args.objects} objects; rounds: {args.rounds}")
     print("\n## One publisher, REST API")
     one_publisher(client, lab, args.objects, args.rounds)
