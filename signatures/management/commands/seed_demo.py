@@ -37,7 +37,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         members: dict[str, Member] = {}
         for name, kind, display_name in MEMBERS:
-            existing = Member.objects.filter(name=name).first()
+            # The Forum bootstrap made is the demo's Forum, whatever its name.
+            found = Member.objects.filter(kind=kind) if kind == MemberKind.FORUM else None
+            existing = (found or Member.objects.filter(name=name)).first()
             members[name] = existing or member_create(
                 name=name, kind=kind, display_name=display_name
             )
@@ -77,4 +79,4 @@ class Command(BaseCommand):
             _, raw = token_issue(
                 member=member, scopes=sorted(ALLOWED_SCOPES[kind]), name=DEMO_TOKEN_NAME
             )
-            self.stdout.write(f"  {name:<16} {kind:<8} {member.identity_id}  {raw}")
+            self.stdout.write(f"  {member.name:<16} {kind:<8} {member.identity_id}  {raw}")

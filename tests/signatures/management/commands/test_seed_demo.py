@@ -98,3 +98,12 @@ def _answers(raw: str) -> int:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client.get("/api/v1/members/me/").status_code
+
+
+@pytest.mark.django_db
+def test_it_takes_the_forum_bootstrap_made_under_another_name() -> None:
+    call_command("bootstrap", "--name", "operator", stdout=io.StringIO())
+    tokens = seed()
+    assert "operator" in tokens and "forum" not in tokens
+    assert Member.objects.filter(kind="forum").count() == 1
+    assert _answers(tokens["operator"]) == 200
