@@ -9,7 +9,10 @@ TAXII media type on TAXII paths), before the view does any work.
 The limits key on the member that authenticated, after DRF authentication: a request with
 no or wrong credentials is answered 401 and counts against nobody, so guessing at a
 member's account name cannot use up its budget. Counters live in the ``limits`` cache
-(Redis when configured, shared by every worker process; otherwise per process).
+(Redis when configured, shared by every worker process; otherwise per process). On Redis a
+request costs three round trips: the rate window's creation and count in one transaction,
+its concurrency slot, and the slot's release (a compare-and-delete script, so a slot that
+expired and went to another request is never freed by the first).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponseBase
 from redis.exceptions import RedisError
 from rest_framework import exceptions
@@ -35,6 +39,57 @@ logger = logging.getLogger(__name__)
 #: The HttpRequest attribute that holds the concurrency slot a request took.
 _SLOT = "_member_concurrency_slot"
 _WINDOW_SECONDS = 60
+
+
+#: Deletes KEYS[1] if it still holds ARGV[1], in one atomic step.
+_DELETE_IF = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+
+
+class _Store:
+    """The ``limits`` cache, with each check in one round trip when it is Redis.
+
+    Django's Redis cache makes ``incr`` two commands (EXISTS, INCR) and builds a client per
+    call; here one client serves a request's checks and each check is one round trip. Keys
+    and values are the cache's own (``make_and_validate_key``, its serializer), so
+    :func:`requests_in_progress` reads them through the cache API. Any other backend (the
+    local memory of a laptop) goes through the cache API.
+    """
+
+    def __init__(self) -> None:
+        self.cache = caches["limits"]
+        self.redis: Any = None
+        if isinstance(self.cache, RedisCache):
+            self.redis = self.cache._cache.get_client(write=True)
+            self.serializer = self.cache._cache._serializer  # type: ignore[attr-defined]
+
+    def count(self, key: str, *, timeout: int) -> int:
+        """Start ``key`` at 0 if absent (expiring after ``timeout``), add 1, and answer it."""
+        if self.redis is None:
+            # add() starts it once; incr() is atomic under the local-memory cache's lock.
+            self.cache.add(key, 0, timeout=timeout)
+            return int(self.cache.incr(key))
+        name = self.cache.make_and_validate_key(key)
+        transaction = self.redis.pipeline(transaction=True)
+        transaction.set(name, 0, nx=True, ex=timeout)
+        transaction.incr(name)
+        return int(transaction.execute()[1])
+
+    def add(self, key: str, value: str, *, timeout: int) -> bool:
+        if self.redis is None:
+            return bool(self.cache.add(key, value, timeout=timeout))
+        name = self.cache.make_and_validate_key(key)
+        return bool(self.redis.set(name, self.serializer.dumps(value), nx=True, ex=timeout))
+
+    def delete_if(self, key: str, value: str) -> None:
+        """Delete ``key`` only while it holds ``value``."""
+        if self.redis is None:
+            if self.cache.get(key) == value:
+                self.cache.delete(key)
+            return
+        name = self.cache.make_and_validate_key(key)
+        self.redis.eval(_DELETE_IF, 1, name, self.serializer.dumps(value))
 
 
 def _member_key(member: Member) -> str:
@@ -56,25 +111,22 @@ class MemberThrottle(BaseThrottle):
             return True
         key = _member_key(member)
         try:
-            self._rate_check(member, key)
-            self._slot_take(request, member, key)
+            store = _Store()
+            self._rate_check(store, member, key)
+            self._slot_take(store, request, member, key)
         except (RedisError, OSError) as exc:
             # The limits protect availability; losing their store must not take it away.
             logger.warning("limits: counters unavailable, request let through: %s", exc)
         return True
 
     @staticmethod
-    def _rate_check(member: Member, key: str) -> None:
+    def _rate_check(store: _Store, member: Member, key: str) -> None:
         limit = _limit(member.rate_limit_per_minute, settings.RATE_LIMIT_PER_MINUTE)
         if not limit:
             return
         now = time.time()
         window = f"{key}:rate:{int(now // _WINDOW_SECONDS)}"
-        cache = caches["limits"]
-        # A fixed window: add() starts it at 0 once, incr() is atomic in Redis and under
-        # the local-memory cache's lock.
-        cache.add(window, 0, timeout=_WINDOW_SECONDS + 5)
-        if cache.incr(window) > limit:
+        if store.count(window, timeout=_WINDOW_SECONDS + 5) > limit:
             logger.info("limits: %s is over %d requests a minute", member.name, limit)
             raise exceptions.Throttled(
                 wait=_WINDOW_SECONDS - now % _WINDOW_SECONDS,
@@ -82,18 +134,17 @@ class MemberThrottle(BaseThrottle):
             )
 
     @staticmethod
-    def _slot_take(request: Request, member: Member, key: str) -> None:
+    def _slot_take(store: _Store, request: Request, member: Member, key: str) -> None:
         limit = _limit(member.concurrency_limit, settings.CONCURRENCY_LIMIT)
         if not limit:
             return
-        cache = caches["limits"]
         holder = secrets.token_hex(8)
         # Numbered slots taken with add() (set if absent): a slot that its worker never
         # released (killed mid-request) expires after CONCURRENCY_SLOT_SECONDS, where a
         # shared counter would stay too high for good.
         for number in range(limit):
             slot = f"{key}:slot:{number}"
-            if cache.add(slot, holder, timeout=settings.CONCURRENCY_SLOT_SECONDS):
+            if store.add(slot, holder, timeout=settings.CONCURRENCY_SLOT_SECONDS):
                 setattr(request._request, _SLOT, (slot, holder))
                 return
         logger.info("limits: %s has %d requests in progress", member.name, limit)
@@ -114,11 +165,9 @@ def _slot_release(request: HttpRequest) -> None:
     if taken is None:
         return
     slot, holder = taken
-    cache = caches["limits"]
     try:
         # Only our own: past CONCURRENCY_SLOT_SECONDS the slot may belong to another request.
-        if cache.get(slot) == holder:
-            cache.delete(slot)
+        _Store().delete_if(slot, holder)
     except (RedisError, OSError) as exc:
         logger.warning("limits: slot %s not released, it expires on its own: %s", slot, exc)
 
