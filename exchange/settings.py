@@ -116,6 +116,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before the host check and the HTTPS redirect: probes
+    # come from inside the deployment (docs/operations.md).
+    "exchange.observability.middleware.ProbeMiddleware",
+    # One log line and the metrics of each request; outermost but one, to time them all.
+    "exchange.observability.middleware.RequestLogMiddleware",
+    # A dropped database connection inside a request: 503 with Retry-After, not 500.
+    "exchange.observability.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "exchange.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -155,6 +162,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'exchange.sqlite3'}"),
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+        # A persistent connection is checked (SELECT 1) before its first use in each request
+        # or task, and replaced if the server dropped it: a PostgreSQL failover or restart
+        # costs the next request a reconnect, not an error (docs/operations.md).
+        conn_health_checks=envbool("DATABASE_CONN_HEALTH_CHECKS", "true"),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -225,7 +236,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+#: Where collectstatic writes and whitenoise serves from. The image sets it to a folder of
+#: its own, filled at build time (docker/Dockerfile), so no volume is needed for it.
+STATIC_ROOT = Path(env("STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -304,6 +317,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage (docs/operations.md, "Broker outage"): the worker retries for as long as
+# it lasts instead of giving up after 100 tries, and cancels the tasks it was running when
+# the connection went; with acks_late they were never acknowledged, so the broker delivers
+# them again (every task is safe to run twice).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Fan-out (docs/fanout.md) ---------------------------------------------------------------
@@ -397,13 +416,28 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Observability (docs/operations.md) ------------------------------------------------------
+
+#: The bearer token a Prometheus scraper sends to /metrics; when empty, /metrics answers 404.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
 # --- Logging --------------------------------------------------------------------------------
 
+#: "json": one JSON object a line (the containers' setting); "plain": for a terminal.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not json or plain")
+# Celery replaces the root logger's handlers with its own format unless told not to; with
+# JSON logs the worker and beat write through LOGGING below like the web server.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "exchange.observability.jsonlog.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         # Request lines would carry Basic credentials if a proxy logged them; Django's own
