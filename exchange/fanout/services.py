@@ -349,7 +349,7 @@ def dispatch_kick() -> None:
     from exchange.fanout.tasks import dispatch
 
     try:
-        dispatch.delay()
+        dispatch.delay(send=True)
     except (OperationalError, OSError) as exc:
         # The object is committed and in the outbox; the heartbeat will dispatch it once
         # the broker is back. Failing the publish here would make the client retry it.
@@ -357,13 +357,24 @@ def dispatch_kick() -> None:
 
 
 def outbox_dispatch() -> int:
-    """Match the oldest undispatched outbox entries against every subscription.
+    """Match the oldest undispatched outbox entries against every subscription, and queue
+    pumps for the subscriptions that got new items. Returns how many entries were
+    dispatched."""
+    dispatched, matched = _dispatch()
+    if matched:
+        transaction.on_commit(lambda: pumps_kick(matched))
+    return dispatched
+
+
+def _dispatch() -> tuple[int, set[uuid.UUID]]:
+    """Match the oldest undispatched outbox entries against every subscription; answers
+    how many entries were dispatched and which subscriptions got items.
 
     One dispatcher at a time (the lock row is taken with SELECT ... FOR UPDATE SKIP LOCKED
     on PostgreSQL; a second dispatcher finds it taken and returns): running two side by
     side could commit a later batch of matches before an earlier one and break order. On
     SQLite every write transaction starts with BEGIN IMMEDIATE, which already admits one
-    writer at a time. Returns how many entries were dispatched.
+    writer at a time.
 
     The queries do not grow with the number of subscriptions: the entries are read once,
     visibility is asked once per owner, and the filters run on what was read.
@@ -373,7 +384,7 @@ def outbox_dispatch() -> int:
         # Not found: taken by another dispatcher, or not created yet (the first run creates
         # it, and holds it until this transaction ends).
         if lock is None and not DispatcherLock.objects.get_or_create(pk=1)[1]:
-            return 0
+            return 0, set()
         batch = list(
             OutboxEntry.objects.filter(dispatched_at__isnull=True)
             .order_by("pk")
@@ -382,16 +393,15 @@ def outbox_dispatch() -> int:
             ]
         )
         if not batch:
-            return 0
+            return 0, set()
         items = _matches(batch)
         DeliveryItem.objects.bulk_create(items, ignore_conflicts=True)
         now = timezone.now()
         OutboxEntry.objects.filter(pk__in=[seq for seq, _, _ in batch]).update(dispatched_at=now)
         DispatcherLock.objects.filter(pk=1).update(last_run_at=now)
-        kicked = {item.subscription_id for item in items}
-        _backlogs_bound(kicked)
-        transaction.on_commit(lambda: pumps_kick(kicked))
-    return len(batch)
+        matched = {item.subscription_id for item in items}
+        _backlogs_bound(matched)
+    return len(batch), matched
 
 
 def _matches(batch: list[tuple[int, int, datetime]]) -> list[DeliveryItem]:
@@ -515,6 +525,25 @@ def pumps_kick(
             Subscription.objects.filter(pk__in=unsent, kicked_at=now).update(kicked_at=None)
             logger.warning("fan-out: broker unavailable, pump not queued: %s", exc)
             return
+
+
+def outbox_send() -> None:
+    """After a publish: drain the outbox and send for the subscriptions it matched.
+
+    The first PUMP_GROUP of them are pumped right here rather than queued, which saves a
+    trip through the broker between a publish and its receipt; the others get queued
+    runs. A subscription another run is sending for is left to that run, which looks for
+    new work after every round and once more when it lets its lease go.
+    """
+    matched: list[uuid.UUID] = []
+    while True:
+        dispatched, more = _dispatch()
+        matched += sorted(more - set(matched))
+        if dispatched < settings.FANOUT_DISPATCH_BATCH:
+            break
+    pumps_kick(matched[PUMP_GROUP:])
+    if matched:
+        subscriptions_pump(subscription_ids=matched[:PUMP_GROUP])
 
 
 def heartbeat() -> None:

@@ -12,9 +12,13 @@ from exchange.fanout import services
 
 
 @shared_task(name="fanout.dispatch", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
-def dispatch() -> None:
-    """The heartbeat (settings.CELERY_BEAT_SCHEDULE) and the after-publish kick."""
-    services.heartbeat()
+def dispatch(send: bool = False) -> None:
+    """The heartbeat (settings.CELERY_BEAT_SCHEDULE); with ``send``, the after-publish
+    kick, which also sends for what it matched."""
+    if send:
+        services.outbox_send()
+    else:
+        services.heartbeat()
 
 
 @shared_task(name="fanout.pump", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
