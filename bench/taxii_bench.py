@@ -513,8 +513,16 @@ def raw_poll(target: Target) -> tuple[int, float]:
 def measure(target: Target, ingest: int, series: int, *, full: bool = True) -> None:
     """``series``: the objects loaded (earlier runs' ingests may have added more).
 
-    Without ``full``: only the first page, match[id] and the single-object GET.
+    Without ``full``: only the first page, match[id] and the single-object GET. The results
+    are printed as they come as well, so a run cut short keeps what it measured.
     """
+    try:
+        _measure(target, ingest, series, full=full)
+    finally:
+        print(f"{target.name}: {target.results}", flush=True)
+
+
+def _measure(target: Target, ingest: int, series: int, *, full: bool) -> None:
     results = target.results
     collection = target.collection()
     # Warm every worker (first request per process loads the app and its connections).
