@@ -34,9 +34,12 @@ def _nice_max(value: int) -> int:
     return 10 * magnitude
 
 
-def stacked_bars(days: Sequence[date], series: dict[str, list[int]], *, title: str) -> SafeString:
-    """Vertical bars per day, one stacked segment per series (e.g. per lab)."""
-    width, height, left, bottom, top = 1000, 260, 40, 28, 12
+def stacked_bars(
+    days: Sequence[date], series: dict[str, list[int]], *, title: str, y_title: str = ""
+) -> SafeString:
+    """Vertical bars per day, one stacked segment per series (e.g. per lab); ``y_title``
+    names the vertical axis, written along it."""
+    width, height, left, bottom, top = 1000, 260, 58, 28, 12
     plot_w, plot_h = width - left - 10, height - bottom - top
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     peak = _nice_max(max(totals, default=0))
@@ -47,6 +50,13 @@ def stacked_bars(days: Sequence[date], series: dict[str, list[int]], *, title: s
         f'aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
+    if y_title:
+        middle = top + plot_h / 2
+        parts.append(
+            f'<text class="axis-title" x="12" y="{middle:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 12 {middle:.1f})" fill="{_TEXT}" {_FONT}>'
+            f"{escape(y_title)}</text>"
+        )
     for tick in range(5):
         value = peak * tick / 4
         y = top + plot_h - plot_h * tick / 4

@@ -8,6 +8,7 @@ from django import forms
 
 from exchange.console.models import TriageState
 from exchange.console.readable import KIND_LABELS
+from exchange.console.search import DEFAULT_SORT, SORT_KEYS, STIX_ID
 from exchange.console.selectors import AuditFilters, QueueFilters, audit_actions, queue_labs
 from exchange.console.services.forum_objects import forum_campaigns
 from exchange.console.services.triage import TLP_RESTRICT_CHOICES
@@ -23,6 +24,16 @@ _UNMARKED = "unmarked"
 
 
 class QueueFilterForm(forms.Form):
+    """The queue's filters, search and sort: all in the URL, so a filter is a link to share."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"placeholder": "IP or CIDR, hash, fingerprint, id, name, text", "type": "search"}
+        ),
+    )
     lab = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=[_ANY, *KIND_LABELS.items()])
     category = forms.ChoiceField(
@@ -50,6 +61,15 @@ class QueueFilterForm(forms.Form):
         choices=[_ANY, *((p, p.replace("-", " ")) for p in DISTILLATION_PHASES)],
     )
     state = forms.ChoiceField(required=False, choices=[_ANY, *TriageState.choices])
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[
+            (f"{direction}{name}", f"{key.label} {direction}")
+            for name, key in SORT_KEYS.items()
+            for direction in ("", "-")
+        ],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,6 +89,8 @@ class QueueFilterForm(forms.Form):
             min_confidence=data["min_confidence"],
             phase=data["phase"],
             state=data["state"],
+            q=data["q"].strip(),
+            sort=data["sort"] or DEFAULT_SORT,
         )
 
 
@@ -153,3 +175,52 @@ class GrantForm(forms.Form):
     granted = forms.TypedChoiceField(
         choices=[("1", "grant"), ("0", "withdraw")], coerce=lambda v: v == "1"
     )
+
+
+class BulkForm(forms.Form):
+    """An action on the queue rows an analyst selected (exchange/console/services)."""
+
+    ACTIONS = (
+        ("release", "Release to partners"),
+        ("retire", "Retire"),
+        ("tlp", "Restrict TLP"),
+        ("note", "Add a note"),
+    )
+
+    action = forms.ChoiceField(choices=ACTIONS, label="With the selected")
+    ids = forms.MultipleChoiceField(
+        choices=(), label="Selected objects", error_messages={"required": "Select some rows."}
+    )
+    level = forms.ChoiceField(
+        required=False,
+        label="New TLP",
+        choices=[(level, TlpLevel(level).label) for level in TLP_RESTRICT_CHOICES],
+    )
+    reason = forms.CharField(required=False, max_length=2000, label="Reason or note")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    content = forms.CharField(required=False, max_length=10_000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any STIX id: the services refuse what the Forum cannot see.
+        ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        cast(forms.MultipleChoiceField, self.fields["ids"]).choices = [
+            (stix_id, stix_id) for stix_id in ids if STIX_ID.fullmatch(stix_id)
+        ]
+
+    def action_label(self) -> str:
+        return dict(self.ACTIONS)[self.cleaned_data["action"]]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        action, text = cleaned.get("action"), (cleaned.get("reason") or "").strip()
+        if action in ("retire", "tlp") and not text:
+            self.add_error("reason", "Give a reason: it goes in the audit log.")
+        if action == "tlp" and not cleaned.get("level"):
+            self.add_error("level", "Choose the new TLP.")
+        if action == "note" and not text:
+            self.add_error("reason", "Write the note.")
+        # The one text box is the release note, the reason, or the note's content.
+        cleaned["note"] = text if action == "release" else ""
+        cleaned["content"] = text if action == "note" else ""
+        return cleaned

@@ -16,6 +16,7 @@ from typing import Any, cast
 import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import (
+    Case,
     Count,
     Exists,
     Max,
@@ -24,16 +25,20 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from exchange.console import search
 from exchange.console.models import Triage, TriageState
 from exchange.console.readable import (
     KIND_TYPES,
     PropertyDiff,
     kind_of,
     object_summary,
+    observable_summary,
     version_diff,
 )
 from exchange.fanout.models import (
@@ -83,6 +88,14 @@ def partner_feed() -> Collection | None:
     return Collection.objects.filter(alias=PARTNER_FEED_ALIAS).first()
 
 
+def partner_feed_versions(stix_id: str) -> int:
+    """How many versions of the object the partner feed holds."""
+    feed = partner_feed()
+    if feed is None:
+        return 0
+    return CollectionEntry.objects.filter(collection=feed, stix_id=stix_id).count()
+
+
 def visible_objects(forum: Member) -> StixObjectQuerySet:
     """Object versions the Forum may read, with the StixObject queryset methods.
 
@@ -115,21 +128,10 @@ class QueueFilters:
     min_confidence: int | None = None
     phase: str = ""
     state: str = ""
-
-
-def _kind_q(kind: str) -> Q:
-    """Objects of a signature kind: observables of its types, or indicators whose pattern
-    compares one of them (``type:`` is how a pattern's object path starts)."""
-    if kind == "other":
-        known = Q()
-        for name in KIND_TYPES:
-            known |= _kind_q(name)
-        return ~known
-    types = KIND_TYPES[kind]
-    mentions = Q()
-    for object_type in types:
-        mentions |= Q(data__pattern__icontains=f"{object_type}:")
-    return Q(type__in=types) | (Q(type="indicator") & mentions)
+    #: A search (exchange/console/search.py): an id, an address or CIDR, or any text.
+    q: str = ""
+    #: A key of search.SORT_KEYS, "-" first for descending.
+    sort: str = search.DEFAULT_SORT
 
 
 def _triage_state() -> Coalesce:
@@ -138,11 +140,12 @@ def _triage_state() -> Coalesce:
 
 
 def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
-    """The newest version of each queued object the Forum may see, newest first."""
+    """The newest version of each queued object the Forum may see, filtered, searched and
+    sorted (newest first unless told otherwise)."""
     types = CATEGORY_TYPES.get(filters.category, QUEUE_TYPES)
+    visible = visible_objects(forum)
     objects = (
-        visible_objects(forum)
-        .filter(type__in=types)
+        visible.filter(type__in=types)
         .latest_versions()
         .annotate(
             triage_state=_triage_state(),
@@ -155,7 +158,7 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     if filters.lab:
         objects = objects.filter(publisher__name=filters.lab)
     if filters.kind:
-        objects = objects.filter(_kind_q(filters.kind))
+        objects = objects.filter(search.kind_q(filters.kind))
     if filters.tlp is not None:
         objects = objects.filter(tlp=filters.tlp)
     if filters.min_confidence is not None:
@@ -168,7 +171,8 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
         )
     if filters.state:
         objects = objects.filter(triage_state=filters.state)
-    return objects.order_by("-received_at", "-pk")
+    found: QuerySet[StixObject] = search.search(objects, filters.q) if filters.q else objects
+    return search.ordered(found, visible, filters.sort)
 
 
 def _lab_names(members: Iterable[int]) -> dict[int, str]:
@@ -220,7 +224,8 @@ def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, lis
 def _sighted_summaries(forum: Member, objects: Sequence[StixObject]) -> dict[str, str]:
     refs = {obj.data.get("sighting_of_ref") for obj in objects if obj.type == "sighting"}
     sighted = visible_objects(forum).filter(stix_id__in=refs).latest_versions()
-    return {obj.stix_id: object_summary(obj.data) for obj in sighted}
+    # The sighted object's name tells sightings apart better than its pattern.
+    return {obj.stix_id: str(obj.data.get("name") or object_summary(obj.data)) for obj in sighted}
 
 
 @dataclass(slots=True)
@@ -231,12 +236,23 @@ class QueueRow:
     lab: str
     anonymised: bool
     state: str
+    #: The object's own name ("" when it has none); the summary then tells rows apart.
+    name: str
     summary: str
     kind: str
     confidence: int | None
     phases: list[str]
     verification: Verification
     corroborated_by: list[str]
+
+
+def _row_summary(data: Mapping[str, Any], sighted: Mapping[str, str]) -> str:
+    """What the object says beyond its name: the pattern of an indicator, the identifying
+    properties of a named observable (two "Farm hosting AS" rows differ by AS number)."""
+    summary = object_summary(data, sighted=sighted.get(str(data.get("sighting_of_ref")), ""))
+    if data.get("name") and summary == data["name"]:
+        return observable_summary(data)
+    return summary
 
 
 def queue_rows(forum: Member, objects: Sequence[StixObject]) -> list[QueueRow]:
@@ -253,9 +269,8 @@ def queue_rows(forum: Member, objects: Sequence[StixObject]) -> list[QueueRow]:
                 lab=obj.publisher.name,
                 anonymised=getattr(obj, "anonymised_flag", False),
                 state=getattr(obj, "triage_state", TriageState.NEW),
-                summary=object_summary(
-                    data, sighted=sighted.get(str(data.get("sighting_of_ref")), "")
-                ),
+                name=str(data.get("name") or "") if obj.type != "sighting" else "",
+                summary=_row_summary(data, sighted),
                 kind=kind_of(data) if obj.type != "sighting" else "",
                 confidence=data.get("confidence"),
                 phases=[
@@ -397,12 +412,74 @@ class Dashboard:
     recent_failures: list[DeliveryAttempt]
 
 
+def _shared_patterns(visible: QuerySet[StixObject]) -> QuerySet[Any, Any]:
+    """Indicator patterns more than one lab published, with how many labs (``labs``)."""
+    return (
+        visible.filter(type="indicator")
+        .annotate(shared_pattern=KT("data__pattern"))
+        .values("shared_pattern")
+        .annotate(labs=Count("publisher", distinct=True))
+        .filter(labs__gt=1)
+        .order_by()
+    )
+
+
+def _sighted_by_another_lab(visible: QuerySet[StixObject]) -> Exists:
+    """True for an (outer) object a lab other than its publisher reported a sighting of."""
+    return Exists(
+        visible.filter(type="sighting")
+        .alias(sighted=KT("data__sighting_of_ref"))
+        .filter(sighted=OuterRef("stix_id"))
+        .exclude(publisher=OuterRef("publisher"))
+    )
+
+
+def _top_corroborated(
+    forum: Member, latest: QuerySet[StixObject], visible: QuerySet[StixObject], limit: int
+) -> list[tuple[StixObject, list[str]]]:
+    """The indicators most labs corroborate. The database ranks the candidates (the
+    patterns most labs share, the objects most labs sighted); only those few are counted
+    exactly, by :func:`corroboration`."""
+    patterns = list(
+        _shared_patterns(visible)
+        .order_by("-labs", "shared_pattern")
+        .values_list("shared_pattern", flat=True)[:limit]
+    )
+    sighted = list(
+        visible.filter(type="sighting")
+        .annotate(sighted=KT("data__sighting_of_ref"))
+        .values("sighted")
+        .annotate(labs=Count("publisher", distinct=True))
+        .order_by("-labs", "sighted")
+        .values_list("sighted", flat=True)[:limit]
+    )
+    candidates = list(
+        latest.filter(type="indicator")
+        .filter(Q(data__pattern__in=patterns) | Q(stix_id__in=sighted))
+        .select_related("publisher")
+        .order_by("stix_id")[: limit * 8]
+    )
+    labs = corroboration(forum, candidates)
+    ranked = sorted(
+        (obj for obj in candidates if labs.get(obj.stix_id)),
+        key=lambda obj: (-len(labs[obj.stix_id]), obj.stix_id),
+    )
+    return [(obj, labs[obj.stix_id]) for obj in ranked[:limit]]
+
+
 def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> Dashboard:
-    """The numbers behind the dashboard's charts."""
+    """The numbers behind the dashboard's charts, counted by the database.
+
+    One grouped query over the newest version of each queued object gives the kinds, the
+    triage states, the indicators and how many of them another lab corroborates (an
+    indicator with the same pattern from another lab, or another lab's sighting); only the
+    handful of top corroborated objects are read as rows.
+    """
     now = now or timezone.now()
     since = (now - timedelta(days=days - 1)).date()
     day_list = [since + timedelta(days=n) for n in range(days)]
-    queued = visible_objects(forum).filter(type__in=QUEUE_TYPES)
+    visible = visible_objects(forum)
+    queued = visible.filter(type__in=QUEUE_TYPES)
 
     per_day = (
         queued.filter(received_at__date__gte=since)
@@ -414,24 +491,34 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
     for lab, day, count in per_day:
         published[lab][(day - since).days] += count
 
-    latest = list(queued.latest_versions().select_related("publisher"))
-    kinds = Counter(kind_of(obj.data) for obj in latest if obj.type != "sighting")
-    states = Counter(
-        dict(
-            Triage.objects.filter(stix_id__in=[obj.stix_id for obj in latest])
-            .values_list("state")
-            .annotate(n=Count("pk"))
-            .values_list("state", "n")
-        )
+    latest = queued.latest_versions()
+    corroborated = Q(type="indicator") & (
+        Q(pattern_text__in=_shared_patterns(visible).values("shared_pattern"))
+        | Q(_sighted_by_another_lab(visible))
     )
-    states[TriageState.NEW] += len(latest) - sum(states.values())
-
-    corroborating = corroboration(forum, latest)
-    indicators = [obj for obj in latest if obj.type == "indicator"]
-    top = sorted(
-        (obj for obj in latest if corroborating.get(obj.stix_id)),
-        key=lambda obj: (-len(corroborating[obj.stix_id]), obj.stix_id),
-    )[:8]
+    groups = (
+        latest.alias(pattern_text=KT("data__pattern"))
+        .annotate(
+            kind=Case(When(type="sighting", then=Value("")), default=search.kind_expression()),
+            state=_triage_state(),
+        )
+        .values_list("kind", "state")
+        .annotate(
+            n=Count("pk"),
+            indicators=Count("pk", filter=Q(type="indicator")),
+            corroborated=Count("pk", filter=corroborated),
+        )
+        .order_by()
+    )
+    kinds: Counter[str] = Counter()
+    states: Counter[str] = Counter()
+    indicators = corroborated_count = 0
+    for kind, state, count, indicator_count, corroborated_in_group in groups:
+        if kind:
+            kinds[kind] += count
+        states[state] += count
+        indicators += indicator_count
+        corroborated_count += corroborated_in_group
 
     return Dashboard(
         days=day_list,
@@ -439,10 +526,11 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
         published=dict(published),
         kinds=kinds.most_common(),
         states=[(state.label, states.get(state.value, 0)) for state in TriageState],
-        indicators=len(indicators),
-        corroborated=sum(1 for obj in indicators if corroborating.get(obj.stix_id)),
+        indicators=indicators,
+        corroborated=corroborated_count,
         top_corroborated=[
-            (obj, object_summary(obj.data), corroborating[obj.stix_id]) for obj in top
+            (obj, object_summary(obj.data), labs)
+            for obj, labs in _top_corroborated(forum, latest, visible, 8)
         ],
         subscriptions=subscriptions_health(),
         deliveries_by_state=dict(

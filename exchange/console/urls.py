@@ -19,6 +19,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     re_path(rf"^objects/{STIX_ID}/$", views.object_detail, name="object"),
     re_path(rf"^objects/{STIX_ID}/(?P<action>[a-z-]+)/$", views.object_action, name="act"),
+    path("bulk/", views.bulk, name="bulk"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("audit/", views.audit, name="audit"),
     re_path(r"^audit/export\.(?P<fmt>csv|json)$", views.audit_export, name="audit-export"),

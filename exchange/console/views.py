@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,14 +19,15 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from exchange.console import charts, forms, selectors
+from exchange.console import charts, forms, search, selectors
 from exchange.console.auth import ConsoleAuthenticationForm, console_view
 from exchange.console.readable import KIND_LABELS
 from exchange.console.services import access, forum_objects, triage
 from exchange.fanout.models import Delivery
 from members import services as member_services
+from members.choices import TokenScope
 from members.models import ApiToken, Member, SigningKey
 from signatures.models import Collection
 from signatures.services import signing_key_revoke, signing_key_rotate
@@ -68,11 +70,52 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+@dataclass(frozen=True, slots=True)
+class SortHeader:
+    """A queue column's header: its sort link and whether the queue is sorted by it."""
+
+    key: str
+    label: str
+    url: str
+    #: "ascending", "descending" or "none" (the aria-sort values).
+    current: str
+    numeric: bool = False
+
+
+def _sort_headers(request: HttpRequest, sort: str) -> list[SortHeader]:
+    """Each sortable column's link: the same filters, sorted by it; a second click on the
+    sorted column reverses it. Numbers and dates sort biggest first on the first click."""
+    key, descending = search.sort_key(sort)
+    headers = []
+    for name, spec in search.SORT_KEYS.items():
+        first_descending = name in ("confidence", "corroboration", "received", "tlp", "signed")
+        if name == key:
+            next_value = name if descending else f"-{name}"
+            current = "descending" if descending else "ascending"
+        else:
+            next_value = f"-{name}" if first_descending else name
+            current = "none"
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = next_value
+        headers.append(
+            SortHeader(
+                name,
+                spec.label,
+                f"?{query.urlencode()}",
+                current,
+                numeric=name in ("confidence", "corroboration"),
+            )
+        )
+    return headers
+
+
 @console_view()
 def queue(request: HttpRequest) -> HttpResponse:
     forum = selectors.forum_member()
     form = forms.QueueFilterForm(request.GET or None)
-    page = Paginator(selectors.queue_objects(forum, form.filters()), QUEUE_PAGE_SIZE).get_page(
+    filters = form.filters()
+    page = Paginator(selectors.queue_objects(forum, filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -80,11 +123,63 @@ def queue(request: HttpRequest) -> HttpResponse:
         "console/queue.html",
         {
             "form": form,
+            "filters": filters,
             "page": page,
             "rows": selectors.queue_rows(forum, list(page.object_list)),
             "query": _query_without_page(request),
+            "headers": _sort_headers(request, filters.sort),
             "kind_labels": KIND_LABELS,
+            "bulk_form": forms.BulkForm(auto_id="bulk_%s"),
         },
+    )
+
+
+# --- confirmation -----------------------------------------------------------------------------
+
+#: The POST field that says the analyst saw the confirmation page and confirmed.
+CONFIRM_FIELD = "confirm"
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get(CONFIRM_FIELD) == "yes"
+
+
+def _confirm_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    consequences: list[str],
+    button: str,
+    cancel_url: str,
+    form: Form | None = None,
+    show: tuple[str, ...] | None = None,
+    hidden: dict[str, str | list[str]] | None = None,
+    subjects: list[tuple[str, str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The page every destructive or irreversible action shows first: what will happen,
+    to what, and a form that posts the same request again with ``confirm=yes``."""
+    fields = [
+        (name, value)
+        for name, values in (hidden or {}).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    return render(
+        request,
+        "console/confirm.html",
+        {
+            "title": title,
+            "consequences": consequences,
+            "button": button,
+            "cancel_url": cancel_url,
+            "fields": [form[name] for name in (show if show is not None else list(form.fields))]
+            if form is not None
+            else [],
+            "hidden": fields,
+            "subjects": subjects or [],
+            "action_url": request.path,
+        },
+        status=status,
     )
 
 
@@ -103,11 +198,12 @@ def object_detail(request: HttpRequest, stix_id: str) -> HttpResponse:
             "raw": orjson.dumps(
                 orjson.loads(detail.latest.raw), option=orjson.OPT_INDENT_2
             ).decode(),
-            "review_form": forms.NoteOptionalForm(),
-            "reason_form": forms.ReasonForm(),
-            "tlp_form": forms.TlpRestrictForm(),
-            "note_form": forms.NoteForm(),
-            "campaign_form": forms.CampaignLinkForm(),
+            "review_form": forms.NoteOptionalForm(auto_id="review_%s"),
+            "retire_form": forms.ReasonForm(auto_id="retire_%s"),
+            "revoke_form": forms.ReasonForm(auto_id="revoke_%s"),
+            "tlp_form": forms.TlpRestrictForm(auto_id="tlp_%s"),
+            "note_form": forms.NoteForm(auto_id="note_%s"),
+            "campaign_form": forms.CampaignLinkForm(auto_id="campaign_%s"),
         },
     )
 
@@ -161,13 +257,54 @@ OBJECT_ACTIONS: dict[str, tuple[str, type[Form], Callable[..., Any], str]] = {
 }
 
 
+#: Object actions that cannot be undone: shown on a confirmation page first.
+CONFIRMED_ACTIONS = frozenset({"retire", "revoke"})
+
+
+def _object_consequences(action: str, stix_id: str) -> list[str]:
+    forum = selectors.forum_member()
+    latest = selectors.visible_latest(forum, stix_id)
+    released = selectors.partner_feed_versions(stix_id)
+    withdrawn = (
+        f"The {released} version{'s' if released != 1 else ''} in the partner feed "
+        "are withdrawn: partners no longer get it."
+        if released
+        else "It is not in the partner feed: partners never got it."
+    )
+    retired = [
+        "Its triage state becomes Retired. Retirement is final: no later move, no release.",
+        withdrawn,
+        f"{latest.publisher.name}'s own copies stay on the members' feed; only the "
+        "publisher can revoke its object.",
+    ]
+    if action == "revoke":
+        where = "the members' feed and the partner feed" if released else "the members' feed"
+        return [
+            "The Forum publishes, signed as itself, an opinion of strongly-disagree labelled "
+            f"revocation, with your reason as its explanation, on {where}. A published "
+            "opinion cannot be withdrawn.",
+            *retired,
+        ]
+    return retired
+
+
 def _object_action_view(
-    permission: str, form_class: type[Form], service: Callable[..., Any], success: str
+    slug: str,
+    permission: str,
+    form_class: type[Form],
+    service: Callable[..., Any],
+    success: str,
 ) -> Callable[..., HttpResponseBase]:
+    confirm = slug in CONFIRMED_ACTIONS
+
     @console_view(permission)
-    @require_POST
+    @require_http_methods(["GET", "POST"] if confirm else ["POST"])
     def act(request: HttpRequest, stix_id: str) -> HttpResponse:
+        if confirm and not _confirmed(request):
+            return _object_confirm(request, slug, stix_id, form_class)
         form = form_class(request.POST)
+        if confirm and not form.is_valid():
+            return _object_confirm(request, slug, stix_id, form_class)
         if not form.is_valid():
             for message in ValidationError(form.errors).messages:
                 messages.error(request, message)
@@ -183,7 +320,31 @@ def _object_action_view(
     return act
 
 
-_OBJECT_ACTION_VIEWS = {slug: _object_action_view(*spec) for slug, spec in OBJECT_ACTIONS.items()}
+def _object_confirm(
+    request: HttpRequest, slug: str, stix_id: str, form_class: type[Form]
+) -> HttpResponse:
+    forum = selectors.forum_member()
+    detail = selectors.object_detail(forum, stix_id)
+    if detail is None:
+        raise Http404("No such object, or the sharing policy keeps it from the Forum.")
+    # A POST (from the detail page, or a confirmation with an error) keeps what was typed;
+    # a GET shows the empty form.
+    form = form_class(request.POST or None, auto_id=f"{slug}_%s")
+    titles = {"retire": "Retire", "revoke": "Revoke on the publisher's behalf"}
+    return _confirm_page(
+        request,
+        title=f"{titles[slug]}: {detail.summary}",
+        consequences=_object_consequences(slug, stix_id),
+        button=titles[slug],
+        cancel_url=reverse("console:object", args=[stix_id]),
+        form=form,
+        subjects=[(stix_id, f"{detail.summary} · {detail.latest.publisher.name}")],
+    )
+
+
+_OBJECT_ACTION_VIEWS = {
+    slug: _object_action_view(slug, *spec) for slug, spec in OBJECT_ACTIONS.items()
+}
 
 
 def object_action(request: HttpRequest, stix_id: str, action: str) -> HttpResponseBase:
@@ -192,6 +353,91 @@ def object_action(request: HttpRequest, stix_id: str, action: str) -> HttpRespon
     if view is None:
         raise Http404("No such action.")
     return view(request, stix_id)
+
+
+# --- bulk triage --------------------------------------------------------------------------------
+
+#: bulk action -> (permission, confirmed first, what the message says was done).
+BULK_ACTIONS: dict[str, tuple[str, bool, str]] = {
+    "release": ("release_object", False, "released to partners"),
+    "retire": ("retire_object", True, "retired"),
+    "tlp": ("restrict_tlp", True, "restricted"),
+    "note": ("annotate_object", False, "noted"),
+}
+
+
+def _bulk_consequences(action: str, form: forms.BulkForm, count: int) -> list[str]:
+    objects = f"{count} object{'s' if count != 1 else ''}"
+    if action == "retire":
+        return [
+            f"The {objects} below become Retired: final, no later move or release.",
+            "Every version of them in the partner feed is withdrawn: partners no longer get "
+            "them. The publishers' own copies stay on the members' feed.",
+            "An object the workflow cannot retire is skipped and named afterwards.",
+        ]
+    level = form.cleaned_data.get("level") or ""
+    label = dict(forms.BulkForm.base_fields["level"].choices).get(level, level)  # type: ignore[attr-defined]
+    return [
+        f"The {objects} below are served as {label} from now on, on every feed and push; "
+        "the exchange never widens an object's TLP again.",
+        "A released object that partners may not be served at that level is withdrawn "
+        "from the partner feed and kept members-only.",
+        f"Objects already at {label} or stricter are skipped and named afterwards.",
+    ]
+
+
+@console_view()
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponseBase:
+    """POST /console/bulk/: one action on the selected queue rows, one service call."""
+    back = f"{reverse('console:queue')}?{request.POST.get('next', '')}"
+    form = forms.BulkForm(request.POST, auto_id="bulk_%s")
+    if not form.is_valid():
+        for message in ValidationError(form.errors).messages:
+            messages.error(request, message)
+        return redirect(back)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    permission, confirm, done = BULK_ACTIONS[action]
+    if not request.user.has_perm(f"console.{permission}"):
+        raise PermissionDenied("Your role may not do this.")
+    if confirm and not _confirmed(request):
+        forum = selectors.forum_member()
+        rows = selectors.queue_rows(
+            forum, list(selectors.visible_objects(forum).filter(stix_id__in=ids).latest_versions())
+        )
+        return _confirm_page(
+            request,
+            title=f"{form.action_label()} {len(ids)} object{'s' if len(ids) != 1 else ''}",
+            consequences=_bulk_consequences(action, form, len(ids)),
+            button=form.action_label(),
+            cancel_url=back,
+            form=form,
+            show=("reason",) if action == "retire" else ("level", "reason"),
+            hidden={"ids": ids, "action": action, "next": request.POST.get("next", "")},
+            subjects=[(row.obj.stix_id, f"{row.summary} · {row.lab}") for row in rows],
+        )
+    user = _actor(request)
+    with _refusal_as_message(request):
+        data = form.cleaned_data
+        if action == "note":
+            forum_objects.objects_note_add(
+                stix_ids=ids, user=user, content=data["content"], abstract=""
+            )
+            messages.success(request, f"One Forum note published about {len(ids)} objects.")
+            return redirect(back)
+        if action == "release":
+            outcome = triage.objects_release(stix_ids=ids, user=user, note=data["note"])
+        elif action == "retire":
+            outcome = triage.objects_retire(stix_ids=ids, user=user, reason=data["reason"])
+        else:
+            outcome = triage.objects_tlp_restrict(
+                stix_ids=ids, user=user, level=data["level"], reason=data["reason"]
+            )
+        if outcome.done:
+            messages.success(request, f"{len(outcome.done)} object(s) {done}.")
+        for stix_id, reason in outcome.refused.items():
+            messages.error(request, f"{stix_id}: {reason}")
+    return redirect(back)
 
 
 @console_view()
@@ -208,7 +454,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "data": data,
             "legend": [(lab, charts.colour(i)) for i, lab in enumerate(data.labs)],
             "per_day": charts.stacked_bars(
-                data.days, series, title="Signatures published per day, per lab"
+                data.days,
+                series,
+                title="Signatures published per day, per lab",
+                y_title="Objects published",
             ),
             "by_kind": charts.horizontal_bars(
                 [(KIND_LABELS.get(kind, kind), count) for kind, count in data.kinds],
@@ -280,17 +529,28 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
 # --- members & access -----------------------------------------------------------------------
 
 
-@console_view("manage_access")
-def members(request: HttpRequest) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, *, token_member: str = "", token_errors: list[str] | None = None
+) -> HttpResponse:
+    """The members page; a refused token form stays open under its member, with its
+    errors and what was typed, instead of a message at the top of the page."""
     return render(
         request,
         "console/members.html",
         {
             "members": selectors.members_overview(),
-            "token_form": forms.TokenIssueForm(),
-            "key_form": forms.KeyRevokeForm(),
+            "scope_choices": TokenScope.choices,
+            "token_member": token_member,
+            "token_errors": token_errors or [],
+            "token_data": request.POST if token_member else {},
         },
+        status=400 if token_errors else 200,
     )
+
+
+@console_view("manage_access")
+def members(request: HttpRequest) -> HttpResponse:
+    return _members_page(request)
 
 
 @console_view("manage_access")
@@ -304,21 +564,36 @@ def token_issue(request: HttpRequest, name: str) -> HttpResponse:
                 member=member, user=_actor(request), **form.cleaned_data
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-        else:
-            # Rendered, never redirected or stored: this response is the only place the
-            # raw token ever appears (never_cache keeps it out of the browser's cache).
-            return render(request, "console/token_issued.html", {"token": token, "raw": raw})
-    else:
-        messages.error(request, "Choose at least one scope.")
-    return redirect("console:members")
+            return _members_page(request, token_member=member.name, token_errors=exc.messages)
+        # Rendered, never redirected or stored: this response is the only place the raw
+        # token ever appears (never_cache keeps it out of the browser's cache).
+        return render(request, "console/token_issued.html", {"token": token, "raw": raw})
+    return _members_page(
+        request,
+        token_member=member.name,
+        token_errors=ValidationError(form.errors).messages
+        if "scopes" not in form.errors
+        else ["Choose at least one scope."],
+    )
 
 
 @console_view("manage_access")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects.select_related("member"), pk=pk)
+    if not _confirmed(request):
+        named = f" ({token.name})" if token.name else ""
+        return _confirm_page(
+            request,
+            title=f"Revoke token {token.prefix}… of {token.member.display_name}",
+            consequences=[
+                f"The token {token.prefix}…{named}, scopes {', '.join(token.scopes)}, stops "
+                "working at once: every client that uses it is refused from its next request.",
+                "A revoked token cannot be restored; issue a new one if it is needed again.",
+            ],
+            button="Revoke token",
+            cancel_url=f"{reverse('console:members')}#member-{token.member.name}",
+        )
     with _refusal_as_message(request):
         member_services.token_revoke(
             token=token, actor_member=selectors.forum_member(), actor_user=_actor(request)
@@ -328,9 +603,26 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @console_view("manage_keys")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def key_rotate(request: HttpRequest, name: str) -> HttpResponse:
     member = get_object_or_404(Member, name=name)
+    if not _confirmed(request):
+        current = list(
+            member.signing_keys.filter(custodial=True, state="active").values_list("kid", flat=True)
+        )
+        return _confirm_page(
+            request,
+            title=f"Rotate the custodial signing key of {member.display_name}",
+            consequences=[
+                f"A new custodial key signs {member.display_name}'s objects from now on.",
+                f"The current custodial key{'s' if len(current) != 1 else ''} "
+                f"({', '.join(current) or 'none'}) "
+                "are retired: their private part is erased and they never sign again; what "
+                "they signed keeps verifying.",
+            ],
+            button="Rotate key",
+            cancel_url=f"{reverse('console:members')}#member-{member.name}",
+        )
     with _refusal_as_message(request):
         key = signing_key_rotate(
             member=member, actor_member=selectors.forum_member(), actor_user=_actor(request)
@@ -340,9 +632,22 @@ def key_rotate(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @console_view("manage_keys")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    key = get_object_or_404(SigningKey, pk=pk)
+    key = get_object_or_404(SigningKey.objects.select_related("member"), pk=pk)
+    if not _confirmed(request):
+        return _confirm_page(
+            request,
+            title=f"Revoke signing key {key.kid} of {key.member.display_name}",
+            consequences=[
+                f"The key {key.kid} is revoked from now: it never signs again, and any "
+                "signature it makes from now on verifies as invalid.",
+                "Revocation is final and is published with the member's key set.",
+            ],
+            button="Revoke key",
+            cancel_url=f"{reverse('console:members')}#member-{key.member.name}",
+            form=forms.KeyRevokeForm(request.POST or None, auto_id="key_%s"),
+        )
     form = forms.KeyRevokeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Say why the key is revoked.")
@@ -399,10 +704,25 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 
 
 @console_view("manage_subscriptions")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def dead_letters_replay(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("delivery")
     deliveries = Delivery.objects.filter(pk__in=ids) if ids else selectors.dead_letters()
+    if not ids and not _confirmed(request):
+        dead = list(deliveries)
+        subscriptions = sorted({str(d.subscription.name) for d in dead})
+        return _confirm_page(
+            request,
+            title="Replay all dead letters",
+            consequences=[
+                f"{len(dead)} dead letter{'s' if len(dead) != 1 else ''} are queued again and "
+                f"sent to {len(subscriptions)} subscription"
+                f"{'s' if len(subscriptions) != 1 else ''}: {', '.join(subscriptions) or '—'}.",
+                "Subscribers receive the objects again; a failing endpoint fails again.",
+            ],
+            button="Replay all",
+            cancel_url=reverse("console:subscriptions"),
+        )
     replayed = access.dead_letters_replay(deliveries=list(deliveries), user=_actor(request))
     messages.success(request, f"{replayed} dead letter(s) queued again.")
     return redirect("console:subscriptions")

@@ -9,6 +9,7 @@ out like any member's (docs/console.md).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -19,7 +20,7 @@ from django.utils import timezone
 from exchange.console.selectors import forum_member, visible_latest, visible_objects
 from members.models import Member
 from members.services import audit_record
-from signatures.choices import TlpLevel
+from signatures.choices import TlpLevel, tlp_rank
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_BY_LEVEL
@@ -91,6 +92,45 @@ def object_note_add(*, stix_id: str, user: User, content: str, abstract: str = "
         actor_user=user,
         after={"note": stored.stix_id, "abstract": note.get("abstract", "")},
     )
+    return stored
+
+
+@transaction.atomic
+def objects_note_add(
+    *, stix_ids: Sequence[str], user: User, content: str, abstract: str = ""
+) -> StixObject:
+    """Publish one Forum ``note`` about several objects (``object_refs`` names them all,
+    STIX 2.1 section 4.11), marked as restrictively as the most restricted of them; the
+    audit log gets one event per object."""
+    if not content.strip():
+        raise ValidationError("A note needs some content.")
+    ids = list(dict.fromkeys(stix_ids))
+    if not ids:
+        raise ValidationError("Select at least one object.")
+    forum = forum_member()
+    targets = [visible_latest(forum, stix_id) for stix_id in ids]
+    # An unmarked object ranks as AMBER but marking_like marks notes about it GREEN: on a
+    # tie the marked object wins, so the note is never marked below any of its subjects.
+    strictest = max(targets, key=lambda target: (tlp_rank(target.tlp), bool(target.tlp)))
+    extra = {"abstract": abstract.strip()} if abstract.strip() else {}
+    note = forum_object_build(
+        "note",
+        forum=forum,
+        markings=marking_like(strictest),
+        content=content.strip(),
+        authors=[user.get_username()],
+        object_refs=ids,
+        **extra,
+    )
+    (stored,) = forum_objects_publish(forum=forum, objects=[note])
+    for stix_id in ids:
+        audit_record(
+            action="note-publish",
+            target=stix_id,
+            actor_member=forum,
+            actor_user=user,
+            after={"note": stored.stix_id, "abstract": note.get("abstract", "")},
+        )
     return stored
 
 

@@ -25,8 +25,11 @@ TAXII = "application/taxii+json;version=2.1"
 
 
 def act(client: Client, stix_id: str, action: str, **data: str) -> list[str]:
-    """POST an action; the messages shown on the detail page it redirects to."""
-    response = client.post(f"/console/objects/{stix_id}/{action}/", data, follow=True)
+    """POST an action, confirmed (retire and revoke ask first); the messages shown on the
+    detail page it redirects to."""
+    response = client.post(
+        f"/console/objects/{stix_id}/{action}/", {**data, "confirm": "yes"}, follow=True
+    )
     assert response.status_code == 200
     return [str(m) for m in response.context["messages"]]
 

@@ -96,7 +96,7 @@ def test_it_refuses_each_action_without_its_permission(
     client.force_login(reader)
     target = slice_ids["range"]
     assert client.get(f"/console/objects/{target}/").status_code == 200
-    for action, data in (("release", {}), ("revoke", {"reason": "x"})):
+    for action, data in (("release", {}), ("revoke", {"reason": "x", "confirm": "yes"})):
         assert client.post(f"/console/objects/{target}/{action}/", data).status_code == 403
     assert not Triage.objects.filter(stix_id=target).exists()
     assert client.post(f"/console/objects/{target}/review/").status_code == 302
@@ -157,14 +157,16 @@ def test_it_rotates_and_revokes_signing_keys_without_showing_private_keys(
     admin_client: Client, admin_user: User, lab_a: Member
 ) -> None:
     before = SigningKey.objects.get(member=lab_a, state=KeyState.ACTIVE)
-    admin_client.post("/console/members/lab-a/keys/rotate/")
+    admin_client.post("/console/members/lab-a/keys/rotate/", {"confirm": "yes"})
     before.refresh_from_db()
     new = SigningKey.objects.get(member=lab_a, state=KeyState.ACTIVE)
     assert before.state == KeyState.RETIRED and new.pk != before.pk
     rotated = AuditEvent.objects.get(action="signing-key-create", target=new.kid)
     assert rotated.actor_user == admin_user
 
-    admin_client.post(f"/console/keys/{new.pk}/revoke/", {"reason": "laptop lost"})
+    admin_client.post(
+        f"/console/keys/{new.pk}/revoke/", {"reason": "laptop lost", "confirm": "yes"}
+    )
     new.refresh_from_db()
     assert (new.state, new.revocation_reason) == (KeyState.REVOKED, "laptop lost")
 

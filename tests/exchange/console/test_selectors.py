@@ -49,7 +49,8 @@ def test_it_shows_summaries_signature_state_and_corroboration(
     assert ranged.corroborated_by == ["lab-b"]
     assert rows[slice_ids["same_pattern"]].corroborated_by == ["lab-a"]
     assert rows[slice_ids["prompt"]].corroborated_by == []
-    assert rows[slice_ids["sighting"]].summary == ("sighting of IPv4 in 203.0.113.0/24, 412 times")
+    # A sighting names what it sighted by that object's name.
+    assert rows[slice_ids["sighting"]].summary == "sighting of Account-farm egress range, 412 times"
     assert ranged.verification.status == "valid"
     assert ranged.verification.signees == (lab_a.identity_id,)
     assert ranged.verification.signed_by == ("lab-a",)

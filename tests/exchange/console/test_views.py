@@ -126,7 +126,8 @@ def test_it_filters_and_exports_the_audit_log(
 ) -> None:
     analyst_client.post(f"/console/objects/{slice_ids['range']}/release/")
     analyst_client.post(
-        f"/console/objects/{slice_ids['prompt']}/retire/", {"reason": 'benign, "quoted"'}
+        f"/console/objects/{slice_ids['prompt']}/retire/",
+        {"reason": 'benign, "quoted"', "confirm": "yes"},
     )
     page = analyst_client.get("/console/audit/", {"action": "object-retire"})
     assert [e.target for e in page.context["page"]] == [slice_ids["prompt"]]

@@ -31,7 +31,7 @@ def test_it_shows_a_new_token_once_and_never_again(admin_client: Client, lab_a: 
         "expires_at": None,
     }
 
-    admin_client.post(f"/console/tokens/{token.pk}/revoke/")
+    admin_client.post(f"/console/tokens/{token.pk}/revoke/", {"confirm": "yes"})
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert AuditEvent.objects.filter(action="token-revoke", target=f"token {token.prefix}")
@@ -77,7 +77,7 @@ def test_the_console_records_issue_revoke_and_grants_with_its_user(
     console.force_login(user)
     console.post("/console/members/lab-a/tokens/", {"name": "ci", "scopes": ["read"]})
     token = ApiToken.objects.get(name="ci")
-    console.post(f"/console/tokens/{token.pk}/revoke/")
+    console.post(f"/console/tokens/{token.pk}/revoke/", {"confirm": "yes"})
     feed = collection_default()
     console.post(
         f"/console/collections/{feed.pk}/grants/",

@@ -87,7 +87,9 @@ def test_it_walks_the_workflow_and_refuses_moves_out_of_retired(
     assert act(analyst_client, target, "release") == [
         "An object that is retired cannot become released to partners."
     ]
-    assert act(analyst_client, target, "retire") == ["This field is required."]
+    assert act(analyst_client, target, "retire", reason="again") == [
+        "An object that is retired cannot become retired."
+    ]
     states = [
         (e.before or {}).get("state")
         for e in AuditEvent.objects.filter(target=target).order_by("pk")
@@ -190,8 +192,8 @@ def test_it_only_ever_makes_tlp_stricter_and_serves_the_json_unchanged(
     ("action", "data"),
     [
         ("release", {}),
-        ("retire", {"reason": "x"}),
-        ("revoke", {"reason": "x"}),
+        ("retire", {"reason": "x", "confirm": "yes"}),
+        ("revoke", {"reason": "x", "confirm": "yes"}),
         ("tlp", {"level": "amber", "reason": "x"}),
         ("note", {"content": "x"}),
     ],
@@ -206,6 +208,9 @@ def test_it_answers_404_for_objects_the_forum_cannot_see(
     )
     publish(lab_a, hidden)
     assert analyst_client.get(f"/console/objects/{hidden['id']}/").status_code == 404
+    if "confirm" in data:
+        # Its confirmation page is as unknown as its detail page.
+        assert analyst_client.get(f"/console/objects/{hidden['id']}/{action}/").status_code == 404
     response = analyst_client.post(f"/console/objects/{hidden['id']}/{action}/", data)
     assert response.status_code == 302
     messages = [str(m) for m in get_messages(response.wsgi_request)]
