@@ -331,14 +331,15 @@ def _object_confirm(
     # a GET shows the empty form.
     form = form_class(request.POST or None, auto_id=f"{slug}_%s")
     titles = {"retire": "Retire", "revoke": "Revoke on the publisher's behalf"}
+    name = str(detail.latest.data.get("name") or detail.summary)
     return _confirm_page(
         request,
-        title=f"{titles[slug]}: {detail.summary}",
+        title=f"{titles[slug]}: {name}",
         consequences=_object_consequences(slug, stix_id),
         button=titles[slug],
         cancel_url=reverse("console:object", args=[stix_id]),
         form=form,
-        subjects=[(stix_id, f"{detail.summary} · {detail.latest.publisher.name}")],
+        subjects=[(stix_id, f"{name} · {detail.summary} · {detail.latest.publisher.name}")],
     )
 
 
@@ -414,7 +415,10 @@ def bulk(request: HttpRequest) -> HttpResponseBase:
             form=form,
             show=("reason",) if action == "retire" else ("level", "reason"),
             hidden={"ids": ids, "action": action, "next": request.POST.get("next", "")},
-            subjects=[(row.obj.stix_id, f"{row.summary} · {row.lab}") for row in rows],
+            subjects=[
+                (row.obj.stix_id, " · ".join(filter(None, [row.name, row.summary, row.lab])))
+                for row in rows
+            ],
         )
     user = _actor(request)
     with _refusal_as_message(request):

@@ -83,3 +83,11 @@ def test_it_escapes_every_text_it_embeds() -> None:
         assert "<script>" not in markup
         texts = "".join(svg(markup).itertext()) + svg(markup).attrib["aria-label"]
         assert "<script>" in texts  # shown as text, never as markup
+
+
+def test_it_titles_the_vertical_axis_along_it() -> None:
+    days = [date(2026, 11, 1)]
+    markup = charts.stacked_bars(days, {"lab-a": [2]}, title="Per day", y_title="Objects <b>")
+    assert 'class="axis-title"' in markup and "rotate(-90" in markup
+    assert "Objects &lt;b&gt;</text>" in markup
+    assert "axis-title" not in charts.stacked_bars(days, {"lab-a": [2]}, title="Per day")

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import orjson
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
-from members.models import Member
+from exchange.console.models import Triage
+from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
+from members.models import AuditEvent, KeyState, Member, SigningKey
 from signatures.sdk.constants import TLP2_AMBER, TLP2_EXTENSION_ID
 from signatures.sdk.profile import load_profile
 from tests import stix_samples
 from tests.exchange.console.conftest import publish
+from tests.factories import token_for, token_row
 
 
 def queue_ids(client: Client, **filters: Any) -> list[str]:
@@ -150,3 +155,219 @@ def test_it_filters_and_exports_the_audit_log(
     assert actions == ["object-retire", "object-release", "collection-create"]
     assert orjson.loads(rows[0]["before"]) == {"state": "new"}
     assert rows[0]["note"] == 'benign, "quoted"'
+
+
+# --- confirmation of destructive actions -------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["retire", "revoke"])
+def test_it_shows_what_retire_and_revoke_will_do_before_doing_it(
+    analyst_client: Client, slice_ids: dict[str, str], action: str
+) -> None:
+    target = slice_ids["range"]
+    analyst_client.post(f"/console/objects/{target}/release/")
+    url = f"/console/objects/{target}/{action}/"
+
+    page = analyst_client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "What will happen" in text and "Account-farm egress range" in text
+    assert "in the partner feed are withdrawn: partners no longer get it." in text
+    assert ("opinion of strongly-disagree" in text) is (action == "revoke")
+    assert 'name="confirm" value="yes"' in text
+
+    # The detail page's form posts here without the confirmation: still nothing happens,
+    # and the reason typed is kept on the confirmation page.
+    posted = analyst_client.post(url, {"reason": "reassigned"})
+    assert posted.status_code == 200 and "reassigned</textarea>" in posted.content.decode()
+    assert Triage.objects.get(stix_id=target).state == "released"
+
+    # A confirmation without a reason shows the error on the same page.
+    missing = analyst_client.post(url, {"confirm": "yes"})
+    assert missing.status_code == 200 and "This field is required." in missing.content.decode()
+    assert Triage.objects.get(stix_id=target).state == "released"
+
+    done = analyst_client.post(url, {"reason": "reassigned", "confirm": "yes"})
+    assert done.status_code == 302
+    assert Triage.objects.get(stix_id=target).state == "retired"
+
+
+def test_it_keeps_retire_and_revoke_in_separate_forms_with_their_own_ids(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    page = analyst_client.get(f"/console/objects/{slice_ids['range']}/").content.decode()
+    retire = page[
+        page.index('id="form-retire"') : page.index("</form>", page.index('id="form-retire"'))
+    ]
+    assert "act-retire" in retire and "act-revoke" not in retire
+    assert 'id="form-revoke"' in page
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'id="id_reason"' not in page
+    assert '<details class="action-details">' not in page  # no action hidden in a fold
+
+
+def test_it_confirms_token_revocation_key_rotation_and_key_revocation(
+    admin_client: Client, lab_a: Member
+) -> None:
+    token = token_row(token_for(lab_a, "read"))
+    page = admin_client.get(f"/console/tokens/{token.pk}/revoke/").content.decode()
+    assert f"{token.prefix}…" in page and "stops working at once" in page
+    admin_client.post(f"/console/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+    key = SigningKey.objects.get(member=lab_a, state=KeyState.ACTIVE)
+    page = admin_client.post("/console/members/lab-a/keys/rotate/").content.decode()
+    assert key.kid in page and "never sign again" in page
+    page = admin_client.post(f"/console/keys/{key.pk}/revoke/", {"reason": "lost"}).content
+    assert b"Revocation is final" in page and b'value="lost"' in page
+    key.refresh_from_db()
+    assert key.state == KeyState.ACTIVE
+    assert not AuditEvent.objects.filter(actor_user__isnull=False).exists()
+
+
+def test_it_confirms_replaying_every_dead_letter(admin_client: Client, partner: Member) -> None:
+    subscription = Subscription.objects.create(
+        owner=partner, name="SIEM", channel=Channel.WEBHOOK, url="https://siem.example/hook"
+    )
+    dead = Delivery.objects.create(
+        subscription=subscription, state=DeliveryState.DEAD, first_seq=1, object_count=3
+    )
+    page = admin_client.post("/console/subscriptions/replay/")
+    assert page.status_code == 200
+    assert "1 dead letter are queued again and sent to 1 subscription: SIEM." in (
+        page.content.decode()
+    )
+    dead.refresh_from_db()
+    assert dead.state == DeliveryState.DEAD
+    admin_client.post("/console/subscriptions/replay/", {"confirm": "yes"})
+    dead.refresh_from_db()
+    assert dead.state == DeliveryState.PENDING
+
+
+# --- sorting, search and shareable filters ----------------------------------------------------
+
+
+def test_it_links_each_column_header_to_its_sort_keeping_the_filters(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    response = analyst_client.get("/console/", {"lab": "lab-b", "sort": "-confidence", "page": "1"})
+    headers = {h.key: h for h in response.context["headers"]}
+    assert headers["confidence"].current == "descending"
+    assert headers["confidence"].url == "?lab=lab-b&sort=confidence"
+    assert headers["lab"].url == "?lab=lab-b&sort=lab" and headers["lab"].current == "none"
+    assert headers["received"].url == "?lab=lab-b&sort=-received"
+    page = response.content.decode()
+    assert 'aria-sort="descending"' in page and 'id="sort-corroboration"' in page
+    assert [row.obj.stix_id for row in response.context["rows"]] == [
+        slice_ids[name] for name in ("payment", "same_pattern", "sighting")
+    ]
+
+
+def test_it_shares_a_search_as_a_url(analyst_client: Client, slice_ids: dict[str, str]) -> None:
+    response = analyst_client.get("/console/", {"q": "203.0.113.40", "sort": "lab"})
+    assert [row.obj.stix_id for row in response.context["rows"]] == [
+        slice_ids["range"],
+        slice_ids["same_pattern"],
+    ]
+    page = response.content.decode()
+    assert 'href="?q=203.0.113.40&amp;sort=lab" id="share-link"' in page
+    assert 'value="203.0.113.40"' in page  # the search box keeps it
+
+
+def test_it_names_queue_rows_and_tells_them_apart(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    rows = {row.obj.stix_id: row for row in analyst_client.get("/console/").context["rows"]}
+    assert (rows[slice_ids["range"]].name, rows[slice_ids["range"]].summary) == (
+        "Account-farm egress range",
+        "IPv4 in 203.0.113.0/24",
+    )
+    assert rows[slice_ids["same_pattern"]].name == "Egress range seen here too"
+
+
+# --- bulk triage ------------------------------------------------------------------------------
+
+
+def test_it_releases_selected_rows_in_one_post_and_reports_refusals(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    chosen = [slice_ids["range"], slice_ids["prompt"], slice_ids["payment"]]
+    response = analyst_client.post(
+        "/console/bulk/",
+        {"action": "release", "ids": chosen, "reason": "campaign 7", "next": "lab=lab-a"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/console/?lab=lab-a"
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0] == "2 object(s) released to partners."
+    assert "TLP:AMBER+STRICT objects are not served to partners" in shown[1]
+    released = AuditEvent.objects.filter(action="object-release").order_by("pk")
+    assert [(e.target, e.note) for e in released] == [
+        (slice_ids["range"], "campaign 7"),
+        (slice_ids["prompt"], "campaign 7"),
+    ]
+
+
+def test_it_confirms_a_bulk_retire_listing_the_objects(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    chosen = [slice_ids["range"], slice_ids["prompt"]]
+    data = {"action": "retire", "ids": chosen, "reason": "benign"}
+    page = analyst_client.post("/console/bulk/", data)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Retire 2 objects" in text and "CoT extraction template" in text
+    assert text.count('name="ids"') == 2
+    assert not Triage.objects.exists()
+
+    analyst_client.post("/console/bulk/", {**data, "confirm": "yes"})
+    assert set(Triage.objects.values_list("stix_id", "state")) == {
+        (slice_ids["range"], "retired"),
+        (slice_ids["prompt"], "retired"),
+    }
+    assert AuditEvent.objects.filter(action="object-retire").count() == 2
+
+
+def test_it_refuses_bulk_actions_outside_the_role(
+    forum: Member, make_user: Any, slice_ids: dict[str, str]
+) -> None:
+    reader = make_user("reader", forum)
+    reader.user_permissions.add(
+        *Group.objects.get(name="analyst").permissions.exclude(codename="release_object")
+    )
+    client = Client()
+    client.force_login(reader)
+    response = client.post("/console/bulk/", {"action": "release", "ids": [slice_ids["range"]]})
+    assert response.status_code == 403
+    assert b"You may not open this page" in response.content  # the styled 403 page
+    assert not Triage.objects.exists()
+
+
+def test_it_asks_for_a_selection_and_a_reason(
+    analyst_client: Client, slice_ids: dict[str, str]
+) -> None:
+    response = analyst_client.post("/console/bulk/", {"action": "retire"}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert "Select some rows." in shown
+    assert "Give a reason: it goes in the audit log." in shown
+
+
+# --- accessibility ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/console/", "/console/members/", "/console/collections/"])
+def test_it_gives_every_control_a_unique_id_and_a_label(
+    admin_client: Client, slice_ids: dict[str, str], url: str
+) -> None:
+    page = admin_client.get(url).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    labelled = set(re.findall(r'<label for="([^"]+)"', page))
+    for tag in re.findall(r"<(?:select|textarea|input)\b[^>]*>", page):
+        if 'type="hidden"' in tag or "aria-label=" in tag or 'type="checkbox"' in tag:
+            continue
+        control = re.search(r'\sid="([^"]+)"', tag)
+        assert control and control.group(1) in labelled, tag
+    assert 'rel="icon" href="/static/console/favicon.svg"' in page

@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.test import Client
 
-from exchange.console.services.forum_objects import forum_object_build
-from members.models import Member
+from exchange.console.services.forum_objects import forum_object_build, objects_note_add
+from members.models import AuditEvent, Member
 from signatures.models import StixObject
-from signatures.sdk.constants import TLP2_AMBER
-from tests.exchange.console.conftest import act, last_event
+from signatures.sdk.constants import TLP2_AMBER, TLP2_BY_LEVEL
+from tests import stix_samples
+from tests.exchange.console.conftest import act, last_event, publish
 
 
 def test_it_builds_the_common_properties_of_every_forum_object(forum: Member) -> None:
@@ -86,3 +88,30 @@ def test_it_links_objects_to_forum_campaigns(
     assert StixObject.objects.filter(type="campaign").count() == 1
     page = analyst_client.get(f"/console/objects/{slice_ids['range']}/").content.decode()
     assert "indicates" in page
+
+
+def test_it_publishes_one_note_about_many_objects_marked_like_the_strictest(
+    analyst: User, slice_ids: dict[str, str]
+) -> None:
+    chosen = [slice_ids["range"], slice_ids["payment"], slice_ids["prompt"]]
+    note = objects_note_add(stix_ids=chosen, user=analyst, content="One campaign.")
+    assert note.data["object_refs"] == chosen
+    assert note.data["object_marking_refs"] == [TLP2_BY_LEVEL["amber+strict"]]
+    events = AuditEvent.objects.filter(action="note-publish").order_by("pk")
+    assert [e.target for e in events] == chosen
+    assert {e.after["note"] for e in events if e.after} == {note.stix_id}
+
+
+def test_it_marks_a_note_about_an_unmarked_and_an_amber_object_amber(
+    analyst: User, lab_a: Member, slice_ids: dict[str, str]
+) -> None:
+    unmarked = stix_samples.ip_range_indicator(
+        lab_a.identity_id,
+        id="indicator--0e0e0e0e-0000-4000-8000-000000000002",
+        object_marking_refs=[],
+    )
+    publish(lab_a, unmarked)
+    note = objects_note_add(
+        stix_ids=[unmarked["id"], slice_ids["prompt"]], user=analyst, content="x"
+    )
+    assert note.data["object_marking_refs"] == [TLP2_AMBER]

@@ -9,11 +9,13 @@ import orjson
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.test import Client
 from rest_framework.test import APIClient
 
 from exchange.console.models import Triage, TriageState
 from exchange.console.selectors import partner_feed
+from exchange.console.services import triage
 from members.models import AuditEvent, Member
 from members.selectors import member_jwks
 from signatures.models import Collection, CollectionEntry, StixObject
@@ -254,3 +256,63 @@ def test_it_releases_amber_strict_where_the_partner_feed_serves_it_to_partners(
     ]
     served = {obj["id"] for obj in partner_sees(client_for, partner)}
     assert served == {slice_ids["range"], slice_ids["payment"]}
+
+
+def test_it_releases_many_objects_in_one_call_auditing_each_and_skipping_refusals(
+    analyst: User,
+    slice_ids: dict[str, str],
+    partner: Member,
+    client_for: Callable[..., APIClient],
+) -> None:
+    chosen = [slice_ids["range"], slice_ids["payment"], slice_ids["prompt"], slice_ids["range"]]
+    outcome = triage.objects_release(stix_ids=chosen, user=analyst, note="campaign 7")
+    assert outcome.done == [slice_ids["range"], slice_ids["prompt"]]
+    assert list(outcome.refused) == [slice_ids["payment"]]
+    assert "not served to partners" in outcome.refused[slice_ids["payment"]]
+    # The refused object left nothing behind: its savepoint was rolled back.
+    assert not Triage.objects.filter(stix_id=slice_ids["payment"]).exists()
+    assert [e.target for e in AuditEvent.objects.filter(action="object-release")] == [
+        slice_ids["prompt"],
+        slice_ids["range"],
+    ]
+    served = {obj["id"] for obj in partner_sees(client_for, partner)}
+    assert served == {slice_ids["range"], slice_ids["prompt"]}
+
+
+def test_it_retires_and_restricts_many_objects_with_one_reason(
+    analyst: User, slice_ids: dict[str, str]
+) -> None:
+    retired = triage.objects_retire(
+        stix_ids=[slice_ids["range"], slice_ids["sighting"]], user=analyst, reason="stale"
+    )
+    assert retired.refused == {}
+    assert {e.note for e in AuditEvent.objects.filter(action="object-retire")} == {"stale"}
+    restricted = triage.objects_tlp_restrict(
+        stix_ids=[slice_ids["prompt"], slice_ids["payment"]],
+        level="amber+strict",
+        user=analyst,
+        reason="case",
+    )
+    assert restricted.done == [slice_ids["prompt"]]
+    assert "not stricter" in restricted.refused[slice_ids["payment"]]
+    assert StixObject.objects.get(stix_id=slice_ids["prompt"]).tlp == "amber+strict"
+
+
+@pytest.mark.parametrize(
+    ("ids", "reason", "message"),
+    [
+        ([], "stale", "Select at least one object."),
+        (["indicator--0d0d0d0d-0000-4000-8000-000000000001"], " ", "Give a reason to retire them."),
+    ],
+)
+def test_it_refuses_an_empty_selection_or_reason(
+    analyst: User, ids: list[str], reason: str, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        triage.objects_retire(stix_ids=ids, user=analyst, reason=reason)
+
+
+def test_it_refuses_more_than_the_bulk_limit(analyst: User) -> None:
+    ids = [f"indicator--{n:08x}-0000-4000-8000-000000000000" for n in range(triage.BULK_LIMIT + 1)]
+    with pytest.raises(ValidationError, match="at most 500"):
+        triage.objects_release(stix_ids=ids, user=analyst)
