@@ -1,5 +1,5 @@
-"""Request logs and the answer to a dropped database connection
-(exchange/observability/middleware.py, jsonlog.py)."""
+"""Probe routing, request logs and metrics, and the answer to a dropped database connection
+(exchange/observability/middleware.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from exchange.observability.jsonlog import JsonFormatter
 from members.models import Member
 from signatures.models import StixObject
+from signatures.selectors import collection_default
 from tests import stix_samples as samples
+from tests.exchange.observability.conftest import Exposition
 from tests.factories import token_for
 
 
@@ -43,6 +46,21 @@ def json_lines() -> Iterator[list[str]]:
 def request_lines(lines: list[str]) -> list[dict[str, Any]]:
     parsed = [json.loads(line) for line in lines]
     return [line for line in parsed if line["logger"] == "exchange.request" and "status" in line]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/healthz/", "/readyz", "/metrics"])
+def test_it_answers_probe_paths_only_to_get_and_head(path: str) -> None:
+    response = Client().post(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_it_answers_probes_before_any_other_middleware_sees_the_request(
+    json_lines: list[str],
+) -> None:
+    # No django_db mark, and no request line: neither the session nor the log ran.
+    assert Client().head("/healthz/").status_code == 200
+    assert request_lines(json_lines) == []
 
 
 @pytest.mark.django_db
@@ -99,6 +117,78 @@ def test_it_names_unmatched_paths_without_their_text_in_the_endpoint(
     (line,) = request_lines(json_lines)
     assert line["status"] == 404
     assert line["endpoint"] == "unmatched"
+
+
+@pytest.mark.django_db
+def test_it_counts_requests_by_route_name_and_objects_by_member(
+    scrape: Callable[[], Exposition], lab_a: Member, client_for: Callable[..., APIClient]
+) -> None:
+    before = scrape()
+    client = client_for(lab_a, "read", "publish")
+    good = samples.ip_range_indicator(lab_a.identity_id, id=f"indicator--{uuid.uuid4()}")
+    bad = {"type": "indicator", "id": "indicator--not-a-uuid", "spec_version": "2.1"}
+    response = client.post("/api/v1/objects/", samples.bundle(good, bad), format="json")
+    assert response.status_code == 207, response.content
+    assert client.get("/api/v1/objects/does-not-exist/").status_code == 404
+    after = scrape()
+
+    def grew(name: str, **labels: str) -> float:
+        return (after.value(name, **labels) or 0) - (before.value(name, **labels) or 0)
+
+    assert grew("exchange_objects_total", member="lab-a", channel="rest", outcome="accepted") == 1
+    assert grew("exchange_objects_total", member="lab-a", channel="rest", outcome="refused") == 1
+    assert grew("exchange_objects_total", member="lab-a", channel="rest", outcome="present") == 0
+    assert (
+        grew("exchange_http_requests_total", endpoint="object-list", method="POST", status="207")
+        == 1
+    )
+    assert (
+        grew("exchange_http_requests_total", endpoint="object-detail", method="GET", status="404")
+        == 1
+    )
+    assert "does-not-exist" not in after.text
+    assert (
+        grew("exchange_http_request_duration_seconds_count", endpoint="object-list", method="POST")
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_it_counts_a_republished_object_as_present(
+    scrape: Callable[[], Exposition], lab_a: Member, client_for: Callable[..., APIClient]
+) -> None:
+    client = client_for(lab_a, "publish")
+    indicator = samples.ip_range_indicator(lab_a.identity_id, id=f"indicator--{uuid.uuid4()}")
+    assert (
+        client.post("/api/v1/objects/", samples.bundle(indicator), format="json").status_code < 300
+    )
+    before = scrape()
+    assert (
+        client.post("/api/v1/objects/", samples.bundle(indicator), format="json").status_code < 300
+    )
+    after = scrape()
+    labels = {"member": "lab-a", "channel": "rest"}
+    present = after.value("exchange_objects_total", outcome="present", **labels) or 0
+    assert present - (before.value("exchange_objects_total", outcome="present", **labels) or 0) == 1
+    assert after.value("exchange_objects_total", outcome="accepted", **labels) == before.value(
+        "exchange_objects_total", outcome="accepted", **labels
+    )
+
+
+@pytest.mark.django_db
+def test_it_measures_taxii_pages_in_bytes(
+    scrape: Callable[[], Exposition], lab_a: Member, client_for: Callable[..., APIClient]
+) -> None:
+    name = "exchange_taxii_page_bytes"
+    before = scrape().value(f"{name}_count", endpoint="taxii-objects") or 0
+    response = client_for(lab_a, "read").get(
+        f"/feed/collections/{collection_default().id}/objects/",
+        HTTP_ACCEPT="application/taxii+json;version=2.1",
+    )
+    assert response.status_code == 200, response.content
+    after = scrape()
+    assert after.value(f"{name}_count", endpoint="taxii-objects") == before + 1
+    assert (after.value(f"{name}_sum", endpoint="taxii-objects") or 0) >= len(response.content)
 
 
 @pytest.mark.urls("tests.exchange.observability.dropping_urls")
