@@ -263,6 +263,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Requests and answers of a serializer are separate components: what a client sends
+    # (no read-only fields, non-blank strings) is not what it reads back.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The JSON shapes no serializer describes (STIX, TAXII, the publish report, keys) and
+    # every operation's error answers, in the error envelope (exchange/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange.api.schema.schema_complete",
+    ],
     # Swagger UI assets ship in a package: the docs page works on an offline network.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

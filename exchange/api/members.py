@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api.schema import ref
 from exchange.taxii.discovery import api_root_url
 from members.authentication import request_token
 from members.models import Member
@@ -29,7 +29,7 @@ class MemberSelfView(APIView):
     write, each with its TAXII URL (docs/api.md).
     """
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: ref("MemberSelf")})
     def get(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         token = request_token(request)
@@ -68,7 +68,7 @@ class MemberJwksView(APIView):
     identity that is not a member.
     """
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: ref("JwkSet")})
     def get(self, request: Request, identity_id: str) -> Response:
         member = get_object_or_404(Member, identity_id=identity_id)
         return Response(member_jwks(member))
@@ -83,7 +83,7 @@ class ExchangeJwksView(APIView):
     revoked keys are here too (docs/signing.md section 5).
     """
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: ref("JwkSet")})
     def get(self, request: Request) -> Response:
         return Response(exchange_jwks())
 
@@ -93,7 +93,7 @@ class MemberKeyRegisterView(APIView):
 
     permission_classes = [HasPublishScope]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiRequest(ref("JwkRegister")), responses={201: ref("Jwk")})
     def post(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         if not isinstance(request.data, dict):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +14,9 @@ from rest_framework.views import APIView
 from exchange.api.filters import ObjectFilter
 from exchange.api.pagination import Keyset, page_fetch
 from exchange.api.parsers import objects_count_check
-from exchange.api.query import query_value
+from exchange.api.query import NUMBER_MAX, query_value
 from exchange.api.renderers import stored_json
+from exchange.api.schema import QUERY_TEXT, STIX_TIMESTAMP, ref
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
 from signatures.selectors import objects_visible_to, sightings_corroborating
@@ -47,13 +47,27 @@ OBJECT_KEYSET: Final = Keyset(names=("pk",), kinds=(int,))
 DEFAULT_PAGE_SIZE: Final = 100
 
 _FILTERS = [
-    OpenApiParameter("type", str, description="Only objects of this STIX type."),
-    OpenApiParameter("created_by_ref", str, description="Only objects by this identity."),
-    OpenApiParameter("added_after", str, description="Only objects received after this timestamp."),
+    OpenApiParameter("type", QUERY_TEXT, description="Only objects of this STIX type."),
+    OpenApiParameter(
+        "created_by_ref", QUERY_TEXT, description="Only objects by this identity (its id)."
+    ),
+    OpenApiParameter(
+        "added_after", STIX_TIMESTAMP, description="Only objects received after this timestamp."
+    ),
     OpenApiParameter("revoked", bool, description="Only revoked (true) or unrevoked (false)."),
-    OpenApiParameter("limit", int, description=f"Page size, at most {settings.MAX_PAGE_SIZE}."),
-    OpenApiParameter("next", str, description="The cursor of the next page."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": NUMBER_MAX},
+        description=f"Page size; above {settings.MAX_PAGE_SIZE}, {settings.MAX_PAGE_SIZE}.",
+    ),
+    OpenApiParameter("next", str, description="The cursor of the next page, as answered."),
 ]
+#: REST publish answers: the report, whatever the outcome of each object.
+_PUBLISHED = {
+    200: OpenApiResponse(ref("PublishReport"), description="Every object was stored or present."),
+    207: OpenApiResponse(ref("PublishReport"), description="Some objects were refused."),
+    422: OpenApiResponse(ref("PublishReport"), description="Every object was refused."),
+}
 
 
 class ObjectListView(APIView):
@@ -61,7 +75,7 @@ class ObjectListView(APIView):
 
     permission_classes = [ReadOrPublishByMethod]
 
-    @extend_schema(parameters=_FILTERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=_FILTERS, responses={200: ref("ObjectPage")})
     def get(self, request: Request) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         params = request.query_params
@@ -76,8 +90,8 @@ class ObjectListView(APIView):
         return Response(body)
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request=OpenApiRequest(ref("PublishRequest")),
+        responses=_PUBLISHED,
         parameters=[
             OpenApiParameter(
                 "via",
@@ -111,7 +125,7 @@ class ObjectListView(APIView):
 class ObjectDetailView(APIView):
     """``/api/v1/objects/<id>/``: every visible version of one object, oldest first."""
 
-    @extend_schema(operation_id="api_v1_object_versions", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="api_v1_object_versions", responses={200: ref("ObjectVersions")})
     def get(self, request: Request, object_id: str) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         versions = list(
@@ -133,7 +147,7 @@ class ObjectCorroborationView(APIView):
     cannot read, as for one that does not exist.
     """
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: ref("Corroboration")})
     def get(self, request: Request, object_id: str) -> Response:
         member: Member = request.user  # type: ignore[assignment]
         latest = objects_visible_to(member).filter(stix_id=object_id).order_by("-version").first()

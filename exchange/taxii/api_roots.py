@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.api.schema import ref
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.media import TAXII_MEDIA_TYPE
 
@@ -16,6 +18,7 @@ class ApiRootView(TaxiiView):
     ``max_content_length`` is the body size above which Add Objects answers 413.
     """
 
+    @extend_schema(responses={200: ref("TaxiiApiRoot")})
     def get(self, request: Request, api_root: str) -> Response:
         return Response(
             {

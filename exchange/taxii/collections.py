@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django_stubs_ext import WithAnnotations
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.api.schema import ref
 from exchange.taxii.base import TaxiiView
 from signatures.models import Collection
 from signatures.selectors import CollectionPermissions, collections_visible_to
@@ -40,6 +42,7 @@ class CollectionsView(TaxiiView):
     ``collections`` is left out when there is none, as the spec makes it optional.
     """
 
+    @extend_schema(responses={200: ref("TaxiiCollections")})
     def get(self, request: Request, api_root: str) -> Response:
         collections = collections_visible_to(self.member(request)).filter(api_root=api_root)
         resources = [_resource(collection) for collection in collections]
@@ -49,5 +52,6 @@ class CollectionsView(TaxiiView):
 class CollectionView(TaxiiView):
     """Section 5.2: one collection; 404 if the caller may neither read nor write it."""
 
+    @extend_schema(responses={200: ref("TaxiiCollection")})
     def get(self, request: Request, api_root: str, collection_id: str) -> Response:
         return Response(_resource(self.collection(request, api_root, collection_id)))

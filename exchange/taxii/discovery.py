@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.api.schema import ref
 from exchange.taxii.base import TaxiiView
 
 
@@ -22,6 +24,7 @@ def api_root_url(request: Request, api_root: str) -> str:
 class DiscoveryView(TaxiiView):
     """The discovery resource (section 4.1.1): title, contact, default and the API roots."""
 
+    @extend_schema(responses={200: ref("TaxiiDiscovery")})
     def get(self, request: Request) -> Response:
         roots = settings.TAXII_API_ROOTS
         body: dict[str, Any] = {

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exchange.api.parsers import objects_count_check
 from exchange.api.renderers import stored_json
+from exchange.api.schema import TAXII_POSTED_MEDIA_TYPES, ref
 from exchange.taxii.base import TaxiiView, object_not_found
 from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
 from exchange.taxii.pagination import entries_page, page_envelope, page_headers
@@ -39,6 +41,7 @@ def envelope_objects(body: Any) -> list[Any]:
 class ObjectsView(TaxiiView):
     """``/<api-root>/collections/<id>/objects/``."""
 
+    @extend_schema(responses={200: ref("TaxiiEnvelope")})
     def get(self, request: Request, api_root: str, collection_id: str) -> Response:
         """Section 5.4: an envelope of the objects that the filters select, by date_added."""
         collection = self.collection_to_read(request, api_root, collection_id)
@@ -49,6 +52,12 @@ class ObjectsView(TaxiiView):
         objects = [stored_json(raw) for _, _, raw in page.rows]
         return Response(page_envelope(page, "objects", objects), headers=page_headers(page))
 
+    @extend_schema(
+        request={
+            media_type: ref("TaxiiEnvelopeRequest") for media_type in TAXII_POSTED_MEDIA_TYPES
+        },
+        responses={202: ref("TaxiiStatus")},
+    )
     def post(self, request: Request, api_root: str, collection_id: str) -> Response:
         """Section 5.5: publish the envelope's objects; 202 with the status resource.
 
@@ -94,6 +103,7 @@ class ObjectView(TaxiiView):
         elif request.auth is None:
             self.permission_denied(request)
 
+    @extend_schema(responses={200: ref("TaxiiEnvelope")})
     def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
         """Section 5.6: the versions of one object the filters select (default: the latest)."""
         page = self.object_page(
@@ -107,6 +117,7 @@ class ObjectView(TaxiiView):
         objects = [stored_json(raw) for _, _, raw in page.rows]
         return Response(page_envelope(page, "objects", objects), headers=page_headers(page))
 
+    @extend_schema(responses={200: OpenApiResponse(description="The versions were removed.")})
     def delete(
         self, request: Request, api_root: str, collection_id: str, object_id: str
     ) -> Response:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.api.schema import ref
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.models import Status, StatusState
 from exchange.taxii.services import status_requeue_stale
@@ -20,6 +22,7 @@ class StatusView(TaxiiView):
     Reading a ``pending`` status whose task was lost queues its publication again.
     """
 
+    @extend_schema(responses={200: ref("TaxiiStatus")})
     def get(self, request: Request, api_root: str, status_id: str) -> Response:
         try:
             pk = uuid.UUID(status_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.api.schema import ref
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.filters import VERSIONS_FILTERS
 from exchange.taxii.pagination import page_envelope, page_headers
@@ -14,6 +16,7 @@ from exchange.taxii.versioning import version_or_date_added, version_text
 class ObjectVersionsView(TaxiiView):
     """The versions resource (section 5.8.1): every visible version, by date_added."""
 
+    @extend_schema(responses={200: ref("TaxiiVersions")})
     def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
         page = self.object_page(
             request,

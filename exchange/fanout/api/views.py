@@ -8,19 +8,59 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.fanout import services
-from exchange.fanout.api.serializers import DeliverySerializer, SubscriptionSerializer
-from exchange.fanout.models import Delivery, DeliveryState, Subscription
+from exchange.fanout.api.serializers import (
+    DeliverySerializer,
+    SubscriptionCreatedSerializer,
+    SubscriptionSerializer,
+)
+from exchange.fanout.models import Delivery, DeliveryState, Subscription, SubscriptionStatus
 from exchange.fanout.selectors import subscription_health, subscriptions_of
 from members.choices import MemberKind
 from members.models import Member
+
+#: How many dead letters a replay queued again.
+_REPLAYED = inline_serializer(
+    "Replayed", fields={"replayed": serializers.IntegerField(min_value=0)}
+)
+
+
+#: subscription_health (exchange/fanout/selectors.py), as docs/fanout.md describes it.
+_HEALTH = inline_serializer(
+    "SubscriptionHealth",
+    fields={
+        "id": serializers.UUIDField(),
+        "status": serializers.ChoiceField(choices=SubscriptionStatus.choices),
+        "paused_reason": serializers.CharField(),
+        "backlog": serializers.IntegerField(min_value=0),
+        "lag_seconds": serializers.FloatField(min_value=0),
+        "oldest_undelivered_at": serializers.DateTimeField(allow_null=True),
+        "last_success_at": serializers.DateTimeField(allow_null=True),
+        "last_failure_at": serializers.DateTimeField(allow_null=True),
+        "consecutive_failures": serializers.IntegerField(min_value=0),
+        "deliveries": serializers.DictField(child=serializers.IntegerField(min_value=0)),
+        "dead_letters": serializers.IntegerField(min_value=0),
+        "dead_letter_objects": serializers.IntegerField(min_value=0),
+        "sending": serializers.BooleanField(),
+        "head": inline_serializer(
+            "SubscriptionHealthHead",
+            allow_null=True,
+            fields={
+                "delivery_id": serializers.UUIDField(),
+                "attempts": serializers.IntegerField(min_value=0),
+                "next_attempt_at": serializers.DateTimeField(),
+                "last_status_code": serializers.IntegerField(allow_null=True),
+                "last_error": serializers.CharField(),
+            },
+        ),
+    },
+)
 
 
 def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -46,7 +86,7 @@ class SubscriptionListView(APIView):
         rows = subscriptions_of(member).select_related("owner").prefetch_related("collections")
         return Response(SubscriptionSerializer(rows, many=True).data)
 
-    @extend_schema(request=SubscriptionSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionCreatedSerializer})
     def post(self, request: Request) -> Response:
         """Create a subscription; a webhook's signing ``secret`` is in this answer only."""
         member: Member = request.user  # type: ignore[assignment]
@@ -99,7 +139,12 @@ class SubscriptionDetailView(APIView):
 
 
 class SubscriptionPauseView(APIView):
-    @extend_schema(request=None, responses=SubscriptionSerializer)
+    @extend_schema(
+        request=inline_serializer(
+            "SubscriptionPause", fields={"reason": serializers.CharField(required=False)}
+        ),
+        responses=SubscriptionSerializer,
+    )
     def post(self, request: Request, subscription_id: str) -> Response:
         subscription = _subscription(request, subscription_id)
         data = request.data if isinstance(request.data, dict) else {}
@@ -119,7 +164,13 @@ class SubscriptionResumeView(APIView):
 
 
 class SubscriptionSecretView(APIView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "SubscriptionSecret",
+            fields={"id": serializers.UUIDField(), "secret": serializers.CharField()},
+        ),
+    )
     def post(self, request: Request, subscription_id: str) -> Response:
         """Replace the webhook signing secret; the new one is in this answer only."""
         subscription = _subscription(request, subscription_id)
@@ -133,7 +184,7 @@ class SubscriptionSecretView(APIView):
 
 
 class SubscriptionHealthView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=_HEALTH)
     def get(self, request: Request, subscription_id: str) -> Response:
         return Response(subscription_health(_subscription(request, subscription_id)))
 
@@ -154,7 +205,7 @@ class DeliveryListView(APIView):
 
 
 class DeliveryReplayView(APIView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=_REPLAYED)
     def post(self, request: Request, subscription_id: str, delivery_id: str) -> Response:
         """Send one dead letter again."""
         subscription = _subscription(request, subscription_id)
@@ -165,7 +216,7 @@ class DeliveryReplayView(APIView):
 
 
 class SubscriptionReplayView(APIView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=_REPLAYED)
     def post(self, request: Request, subscription_id: str) -> Response:
         """Send every dead letter of the subscription again, oldest first."""
         subscription = _subscription(request, subscription_id)
