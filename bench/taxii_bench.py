@@ -563,7 +563,6 @@ def _measure(target: Target, ingest: int, series: int, *, full: bool) -> None:
     typed, seconds, _ = full_poll(collection, type="attack-pattern")
     results["match[type] poll objects/s"] = f"{typed / seconds:,.0f} ({typed})"
 
-    ids = [object_id(n, series) for n in random.Random(7).sample(range(series), 50)]
     results["match[id] ms"] = (
         f"{median_ms(lambda: collection.get_objects(id=random.choice(ids)), 30):.1f}"
     )
