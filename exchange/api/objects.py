@@ -52,7 +52,7 @@ _FILTERS = [
         "created_by_ref", QUERY_TEXT, description="Only objects by this identity (its id)."
     ),
     OpenApiParameter(
-        "added_after", STIX_TIMESTAMP, description="Only objects received after this timestamp."
+        "added_after", STIX_TIMESTAMP, description="Only objects received after this instant."
     ),
     OpenApiParameter("revoked", bool, description="Only revoked (true) or unrevoked (false)."),
     OpenApiParameter(

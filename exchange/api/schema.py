@@ -18,13 +18,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
+from exchange.api.query import NUMBER_MAX
 from exchange.taxii.media import TAXII_MEDIA_TYPE
 
 
@@ -71,6 +74,44 @@ def ref(name: str) -> dict[str, str]:
     """A reference to one of :data:`COMPONENTS`."""
     assert name in COMPONENTS, name
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _query_parameters() -> dict[str, OpenApiParameter]:
+    text = "Comma-separated; an object matches any of them."
+    return {
+        "added_after": OpenApiParameter(
+            "added_after", STIX_TIMESTAMP, description="Only what was added after this instant."
+        ),
+        "match[id]": OpenApiParameter("match[id]", QUERY_TEXT, description=f"STIX ids. {text}"),
+        "match[type]": OpenApiParameter(
+            "match[type]", QUERY_TEXT, description=f"STIX types. {text}"
+        ),
+        "match[version]": OpenApiParameter(
+            "match[version]",
+            _array({"oneOf": [{**_STRING, "enum": ["first", "last", "all"]}, STIX_TIMESTAMP]}),
+            style="form",
+            explode=False,
+            description="Versions: first, last, all or a modified timestamp. "
+            f"{text} Default: last (all on DELETE).",
+        ),
+        "match[spec_version]": OpenApiParameter(
+            "match[spec_version]", QUERY_TEXT, description=f"STIX versions. {text}"
+        ),
+        "limit": OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": NUMBER_MAX},
+            description=f"Page size; above {settings.MAX_PAGE_SIZE}, {settings.MAX_PAGE_SIZE}.",
+        ),
+        "next": OpenApiParameter("next", str, description="The cursor of the next page."),
+    }
+
+
+def taxii_parameters(filters: Iterable[str], *, paged: bool = True) -> list[OpenApiParameter]:
+    """The query parameters of a TAXII endpoint (section 3.4): its filters, and the page
+    parameters (section 3.5) where it pages."""
+    parameters = _query_parameters()
+    names = [name for name in parameters if name in set(filters)]
+    return [parameters[name] for name in names + (["limit", "next"] if paged else [])]
 
 
 def _array(items: dict[str, Any], **more: Any) -> dict[str, Any]:

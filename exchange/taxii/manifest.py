@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from exchange.api.schema import ref
+from exchange.api.schema import ref, taxii_parameters
 from exchange.taxii.base import TaxiiView
 from exchange.taxii.filters import LIST_FILTERS, EntryFilter
 from exchange.taxii.pagination import (
@@ -24,7 +24,7 @@ class ManifestView(TaxiiView):
     Same filters, same paging and the same visibility as section 5.4, without the bodies.
     """
 
-    @extend_schema(responses={200: ref("TaxiiManifest")})
+    @extend_schema(parameters=taxii_parameters(LIST_FILTERS), responses={200: ref("TaxiiManifest")})
     def get(self, request: Request, api_root: str, collection_id: str) -> Response:
         collection = self.collection_to_read(request, api_root, collection_id)
         entries = EntryFilter.from_query(request.query_params, supported=LIST_FILTERS).apply(

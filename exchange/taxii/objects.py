@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from exchange.api.parsers import objects_count_check
 from exchange.api.renderers import stored_json
-from exchange.api.schema import TAXII_POSTED_MEDIA_TYPES, ref
+from exchange.api.schema import TAXII_POSTED_MEDIA_TYPES, ref, taxii_parameters
 from exchange.taxii.base import TaxiiView, object_not_found
 from exchange.taxii.filters import DELETE_FILTERS, LIST_FILTERS, OBJECT_FILTERS, EntryFilter
 from exchange.taxii.pagination import entries_page, page_envelope, page_headers
@@ -41,7 +41,7 @@ def envelope_objects(body: Any) -> list[Any]:
 class ObjectsView(TaxiiView):
     """``/<api-root>/collections/<id>/objects/``."""
 
-    @extend_schema(responses={200: ref("TaxiiEnvelope")})
+    @extend_schema(parameters=taxii_parameters(LIST_FILTERS), responses={200: ref("TaxiiEnvelope")})
     def get(self, request: Request, api_root: str, collection_id: str) -> Response:
         """Section 5.4: an envelope of the objects that the filters select, by date_added."""
         collection = self.collection_to_read(request, api_root, collection_id)
@@ -103,7 +103,9 @@ class ObjectView(TaxiiView):
         elif request.auth is None:
             self.permission_denied(request)
 
-    @extend_schema(responses={200: ref("TaxiiEnvelope")})
+    @extend_schema(
+        parameters=taxii_parameters(OBJECT_FILTERS), responses={200: ref("TaxiiEnvelope")}
+    )
     def get(self, request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
         """Section 5.6: the versions of one object the filters select (default: the latest)."""
         page = self.object_page(
@@ -117,7 +119,10 @@ class ObjectView(TaxiiView):
         objects = [stored_json(raw) for _, _, raw in page.rows]
         return Response(page_envelope(page, "objects", objects), headers=page_headers(page))
 
-    @extend_schema(responses={200: OpenApiResponse(description="The versions were removed.")})
+    @extend_schema(
+        parameters=taxii_parameters(DELETE_FILTERS, paged=False),
+        responses={200: OpenApiResponse(description="The versions were removed.")},
+    )
     def delete(
         self, request: Request, api_root: str, collection_id: str, object_id: str
     ) -> Response:

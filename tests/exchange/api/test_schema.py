@@ -182,3 +182,22 @@ def test_the_taxii_answers_are_what_the_schema_says(
         collection_url(feed, "objects/indicator--00000000-0000-4000-8000-000000000001/")
     )
     assert deleted.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "names"),
+    [
+        (OBJECTS, "get", {"added_after", "match[id]", "match[type]", "match[version]"}),
+        (OBJECT, "get", {"added_after", "match[version]", "limit", "next"}),
+        (OBJECT + "versions/", "get", {"added_after", "match[spec_version]", "limit", "next"}),
+        (OBJECT, "delete", {"match[version]", "match[spec_version]"}),
+    ],
+)
+def test_it_documents_the_taxii_filters_each_endpoint_reads(
+    schema: dict[str, Any], path: str, method: str, names: set[str]
+) -> None:
+    parameters = operations(schema)[(path, method)]["parameters"]
+    query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
+    assert names <= query
+    if method == "delete":
+        assert query == names
