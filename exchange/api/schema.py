@@ -318,7 +318,8 @@ COMPONENTS: Final[dict[str, dict[str, Any]]] = {
     },
     "JwkRegister": {
         "type": "object",
-        "description": "A lab's own Ed25519 public key; ``kid`` is computed, never taken.",
+        "description": "A lab's own Ed25519 public key. The exchange computes ``kid``; one "
+        "sent must be the key's RFC 7638 thumbprint, so the schema leaves it out.",
         "required": ["kty", "crv", "x"],
         "properties": {
             "kty": {**_STRING, "enum": ["OKP"]},
