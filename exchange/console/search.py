@@ -37,7 +37,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.functions import Cast, Coalesce, Greatest, Lower
 
 from exchange.console.readable import KIND_TYPES
 from signatures.choices import TlpLevel, tlp_rank
@@ -220,29 +220,71 @@ def tlp_rank_expression() -> Case:
     )
 
 
-def corroboration_count(visible: QuerySet[StixObject]) -> Subquery:
-    """How many other labs corroborate the outer object, as the queue's sort key: publishers
-    other than its own of visible indicators with the same pattern or sightings of it.
-
-    The queue column (``selectors.corroboration``) also counts, for an observable, the
-    indicators of its exact-match pattern; this key does not, so observables sort by their
-    sightings alone.
-    """
-    others = (
-        visible.alias(sighted=KT("data__sighting_of_ref"))
-        .filter(
-            Q(type="indicator", data__pattern=OuterRef("data__pattern"))
-            | Q(type="sighting", sighted=OuterRef("stix_id"))
-        )
-        .exclude(publisher=OuterRef("publisher"))
-        .exclude(stix_id=OuterRef("stix_id"))
-        .order_by()
-        .annotate(together=Value(1))
-        .values("together")
+def shared_patterns(visible: QuerySet[StixObject]) -> QuerySet[Any, Any]:
+    """Indicator patterns more than one lab published, with how many labs (``labs``)."""
+    return (
+        visible.filter(type="indicator")
+        .annotate(shared_pattern=KT("data__pattern"))
+        .values("shared_pattern")
         .annotate(labs=Count("publisher", distinct=True))
-        .values("labs")
+        .filter(labs__gt=1)
+        .order_by()
     )
-    return Subquery(others, output_field=IntegerField())
+
+
+def sighted_by_other_labs(visible: QuerySet[StixObject]) -> QuerySet[Any, Any]:
+    """Ids of objects a lab other than their publisher reported a sighting of, with how
+    many such labs (``labs``).
+
+    Not correlated with an outer row: PostgreSQL runs it once and hashes it. The sighted
+    object's publisher is found through the (stix_id, version) index, one probe per sighting.
+    """
+    sighted_publisher = (
+        StixObject.objects.filter(stix_id=OuterRef("sighted")).order_by().values("publisher")[:1]
+    )
+    return (
+        visible.filter(type="sighting")
+        .annotate(sighted=KT("data__sighting_of_ref"))
+        .alias(sighted_publisher=Subquery(sighted_publisher))
+        .exclude(publisher=F("sighted_publisher"))
+        .values("sighted")
+        .annotate(labs=Count("publisher", distinct=True))
+        .order_by()
+    )
+
+
+def corroboration_count(visible: QuerySet[StixObject]) -> Expression:
+    """How many other labs corroborate a queue row, as a sort key: the other labs of its
+    pattern's group or the other labs that sighted it, whichever are more.
+
+    Built from uncorrelated subqueries, one per number of labs found (a handful), each run
+    once and hashed: a correlated count per row would read the pool once per row. The
+    column counts the union of the two sets of labs, so the key is at most the column; it
+    is equal whenever one set holds the other, and the column also counts, for an
+    observable, the indicators of its exact-match pattern, which this key does not.
+    """
+    shared = shared_patterns(visible)
+    sighted = sighted_by_other_labs(visible)
+    by_pattern = Case(
+        *(
+            When(
+                console_pattern__in=shared.filter(labs=labs).values("shared_pattern"),
+                then=Value(labs - 1),
+            )
+            for labs in sorted(set(shared.values_list("labs", flat=True)))
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    by_sighting = Case(
+        *(
+            When(stix_id__in=sighted.filter(labs=labs).values("sighted"), then=Value(labs))
+            for labs in sorted(set(sighted.values_list("labs", flat=True)))
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return Greatest(by_pattern, by_sighting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,9 +317,7 @@ SORT_KEYS: Final[dict[str, SortKey]] = {
             output_field=BooleanField(),
         ),
     ),
-    "corroboration": SortKey(
-        "Corroboration", lambda visible: Coalesce(corroboration_count(visible), Value(0))
-    ),
+    "corroboration": SortKey("Corroboration", corroboration_count),
     "state": SortKey("State", lambda visible: F("triage_state")),
     "received": SortKey("Received", lambda visible: F("received_at")),
 }
@@ -303,7 +343,7 @@ def ordered(
     if key == "received":
         direction = "-" if descending else ""
         return objects.order_by(f"{direction}received_at", f"{direction}pk")
-    objects = objects.alias(console_sort=expression)
+    objects = objects.alias(console_pattern=KT("data__pattern"), console_sort=expression)
     first = (
         F("console_sort").desc(nulls_last=True)
         if descending

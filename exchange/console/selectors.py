@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
@@ -199,10 +200,16 @@ def corroboration(forum: Member, objects: Sequence[StixObject]) -> dict[str, lis
             except (ValueError, KeyError):
                 continue
 
-    by_pattern: dict[str, set[tuple[str, int]]] = defaultdict(set)
-    for stix_id, pattern, publisher in visible.filter(
+    # Two steps: the pattern index finds the few candidates, then the sharing policy is
+    # asked about those rows only. In one query PostgreSQL cannot tell how few rows the
+    # pattern list matches and applies the policy to the whole pool first.
+    candidates = StixObject.objects.filter(
         type="indicator", data__pattern__in=set(patterns.values())
-    ).values_list("stix_id", "data__pattern", "publisher"):
+    ).values_list("pk", flat=True)
+    by_pattern: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for stix_id, pattern, publisher in visible.filter(pk__in=list(candidates)).values_list(
+        "stix_id", "data__pattern", "publisher"
+    ):
         by_pattern[pattern].add((stix_id, publisher))
     indicators = [obj for obj in objects if obj.type == "indicator"]
     sighted = sightings_corroborating(forum, indicators)
@@ -410,28 +417,7 @@ class Dashboard:
     subscriptions: list[dict[str, Any]]
     deliveries_by_state: dict[str, int]
     recent_failures: list[DeliveryAttempt]
-
-
-def _shared_patterns(visible: QuerySet[StixObject]) -> QuerySet[Any, Any]:
-    """Indicator patterns more than one lab published, with how many labs (``labs``)."""
-    return (
-        visible.filter(type="indicator")
-        .annotate(shared_pattern=KT("data__pattern"))
-        .values("shared_pattern")
-        .annotate(labs=Count("publisher", distinct=True))
-        .filter(labs__gt=1)
-        .order_by()
-    )
-
-
-def _sighted_by_another_lab(visible: QuerySet[StixObject]) -> Exists:
-    """True for an (outer) object a lab other than its publisher reported a sighting of."""
-    return Exists(
-        visible.filter(type="sighting")
-        .alias(sighted=KT("data__sighting_of_ref"))
-        .filter(sighted=OuterRef("stix_id"))
-        .exclude(publisher=OuterRef("publisher"))
-    )
+    counted_at: datetime | None = None
 
 
 def _top_corroborated(
@@ -441,15 +427,12 @@ def _top_corroborated(
     patterns most labs share, the objects most labs sighted); only those few are counted
     exactly, by :func:`corroboration`."""
     patterns = list(
-        _shared_patterns(visible)
+        search.shared_patterns(visible)
         .order_by("-labs", "shared_pattern")
         .values_list("shared_pattern", flat=True)[:limit]
     )
     sighted = list(
-        visible.filter(type="sighting")
-        .annotate(sighted=KT("data__sighting_of_ref"))
-        .values("sighted")
-        .annotate(labs=Count("publisher", distinct=True))
+        search.sighted_by_other_labs(visible)
         .order_by("-labs", "sighted")
         .values_list("sighted", flat=True)[:limit]
     )
@@ -465,6 +448,45 @@ def _top_corroborated(
         key=lambda obj: (-len(labs[obj.stix_id]), obj.stix_id),
     )
     return [(obj, labs[obj.stix_id]) for obj in ranked[:limit]]
+
+
+#: Seconds the dashboard's pool counts are reused; a triage move recounts at once.
+DASHBOARD_MAX_AGE = 60
+
+
+def dashboard_cached(forum: Member, *, days: int = 14) -> Dashboard:
+    """:func:`dashboard`, its pool counts reused for up to DASHBOARD_MAX_AGE seconds.
+
+    Counting 100,000 objects under the sharing policy takes the database seconds, too long
+    for every view of a page analysts keep open. The cache key holds the triage table's
+    last change, so an analyst's own moves show at once; new publications show within a
+    minute. Deliveries and subscriptions are always read fresh.
+    """
+    last_move = Triage.objects.aggregate(at=Max("updated_at"), n=Count("pk"))
+    moved = last_move["at"].timestamp() if last_move["at"] else 0
+    key = f"console:dashboard:{forum.pk}:{days}:{moved}:{last_move['n']}"
+    pool: Dashboard | None = cache.get(key)
+    if pool is None:
+        pool = dashboard(forum, days=days)
+        cache.set(key, pool, DASHBOARD_MAX_AGE)
+    pool.subscriptions = subscriptions_health()
+    pool.deliveries_by_state = _deliveries_by_state()
+    pool.recent_failures = _recent_failures()
+    return pool
+
+
+def _deliveries_by_state() -> dict[str, int]:
+    return dict(
+        Delivery.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+    )
+
+
+def _recent_failures() -> list[DeliveryAttempt]:
+    return list(
+        DeliveryAttempt.objects.filter(Q(status_code__gte=400) | ~Q(error=""))
+        .select_related("delivery__subscription__owner")
+        .order_by("-started_at")[:10]
+    )
 
 
 def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> Dashboard:
@@ -492,9 +514,11 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
         published[lab][(day - since).days] += count
 
     latest = queued.latest_versions()
+    # Both subqueries are uncorrelated: each is computed once and hashed, so the grouped
+    # count below stays one pass over the queue however many objects it holds.
     corroborated = Q(type="indicator") & (
-        Q(pattern_text__in=_shared_patterns(visible).values("shared_pattern"))
-        | Q(_sighted_by_another_lab(visible))
+        Q(pattern_text__in=search.shared_patterns(visible).values("shared_pattern"))
+        | Q(stix_id__in=search.sighted_by_other_labs(visible).values("sighted"))
     )
     groups = (
         latest.alias(pattern_text=KT("data__pattern"))
@@ -533,14 +557,9 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
             for obj, labs in _top_corroborated(forum, latest, visible, 8)
         ],
         subscriptions=subscriptions_health(),
-        deliveries_by_state=dict(
-            Delivery.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
-        ),
-        recent_failures=list(
-            DeliveryAttempt.objects.filter(Q(status_code__gte=400) | ~Q(error=""))
-            .select_related("delivery__subscription__owner")
-            .order_by("-started_at")[:10]
-        ),
+        deliveries_by_state=_deliveries_by_state(),
+        recent_failures=_recent_failures(),
+        counted_at=now,
     )
 
 

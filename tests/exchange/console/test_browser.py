@@ -1,9 +1,11 @@
 """The console driven in headless Chromium against the live exchange.
 
 An analyst logs in, releases a signature, a partner reads it over TAXII 2.1 with
-taxii2-client, the analyst revokes it and finds the revocation in the audit log.
-Screenshots of the queue, a detail page, the dashboard and the audit log are saved under
-test-artifacts/console/.
+taxii2-client, the analyst revokes it (after its confirmation page) and finds the revocation
+in the audit log. Another analyst searches the queue by an address inside a range, sorts it
+by a column, releases two rows in one bulk action and retires one after confirming, and the
+partner reads the result over TAXII. Screenshots of every page at 1440 and 1024 px wide are
+saved under test-artifacts/console/.
 
 Without chromium these tests skip, except under CI (the CI variable set), where they fail:
 CI must prove them.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,7 +79,20 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     driver.quit()
 
 
-def _screenshot(driver: Any, name: str) -> Path:
+WIDTHS = (1440, 1024)
+
+
+def _screenshot(driver: Any, name: str) -> list[Path]:
+    """Full-page screenshots at 1440 and 1024 px wide, ``<name>-<width>.png``."""
+    paths = []
+    for width in WIDTHS:
+        driver.set_window_size(width, 1000)
+        paths.append(_capture(driver, f"{name}-{width}"))
+    driver.set_window_size(WIDTHS[0], 1000)
+    return paths
+
+
+def _capture(driver: Any, name: str) -> Path:
     """A full-page screenshot, through the DevTools protocol (beyond the viewport)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
@@ -178,13 +194,18 @@ def test_it_releases_and_revokes_through_the_console(
         served = taxii.get_objects().get("objects", [])
         assert [obj["id"] for obj in served] == [target.stix_id]
 
-        # Revoke it on the publisher's behalf, with a reason.
-        browser.find_element(By.XPATH, "//summary[text()='Retire or revoke']").click()
+        # Revoke it on the publisher's behalf, with a reason: its own form, then a page
+        # that says what will happen before anything does.
         reason = "Range reassigned to a university; not the farm any more."
-        browser.find_element(By.CSS_SELECTOR, "#form-retire textarea[name=reason]").send_keys(
+        browser.find_element(By.CSS_SELECTOR, "#form-revoke textarea[name=reason]").send_keys(
             reason
         )
         browser.find_element(By.ID, "act-revoke").click()
+        consequences = _wait_text(browser, "#consequences", "opinion of strongly-disagree")
+        assert "partners no longer get it" in consequences
+        assert taxii.get_objects().get("objects", [])  # nothing happened yet
+        _screenshot(browser, "confirm-revoke")
+        browser.find_element(By.ID, "confirm-button").click()
         _wait_text(browser, ".messages", "Revoked")
         assert "Retired" in browser.find_element(By.CSS_SELECTOR, ".badges").text
 
@@ -250,3 +271,148 @@ def test_it_issues_a_token_shown_once_in_the_browser(
     assert raw not in browser.page_source
     browser.back()
     assert raw not in browser.page_source
+
+
+def _sign_in(browser: Any, base: str, user: User, next_url: str = "/console/") -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{base}/console/login/?next={next_url}")
+    browser.find_element(By.ID, "id_username").send_keys(user.username)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def test_it_searches_sorts_releases_in_bulk_and_retires_after_confirming(
+    browser: Any, live_server: Any, settings: Any, analyst: User, demo: dict[str, Member]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    settings.SITE_URL = live_server.url
+    base = str(live_server.url)
+    aurora = demo["lab-aurora"]
+    ranges = [
+        obj
+        for obj in StixObject.objects.filter(
+            type="indicator", publisher=aurora, data__pattern__icontains="ISSUBSET"
+        ).order_by("stix_id")
+        if obj.tlp in ("clear", "green", "amber")
+    ]
+    assert ranges, "the demo has lab-aurora egress ranges"
+    target = ranges[0]
+    network = ipaddress.ip_network(
+        target.data["pattern"].split("'")[1], strict=False
+    )  # e.g. [ipv4-addr:value ISSUBSET '203.0.113.0/24']
+    inside = str(next(network.hosts()))
+
+    _sign_in(browser, base, analyst)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Triage queue"
+
+    # Search by an address inside the range: the range's indicator is found.
+    box = browser.find_element(By.ID, "id_q")
+    box.send_keys(inside)
+    box.submit()
+    WebDriverWait(browser, 10).until(lambda d: f"q={inside}" in d.current_url)
+    found = [
+        row.get_attribute("data-stix-id")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr[data-stix-id]")
+    ]
+    assert target.stix_id in found
+    _screenshot(browser, "queue-search")
+
+    # Sort by confidence, biggest first, by clicking the column header: the URL says so,
+    # and the column reads in order.
+    browser.get(f"{base}/console/?lab=lab-aurora")
+    browser.find_element(By.ID, "sort-confidence").click()
+    WebDriverWait(browser, 10).until(lambda d: "sort=-confidence" in d.current_url)
+    assert "lab=lab-aurora" in browser.current_url
+    shown = [
+        cell.text
+        for cell in browser.find_elements(By.CSS_SELECTOR, "#queue tbody td.col-confidence")
+    ]
+    numbers = [int(text) for text in shown if text.isdigit()]
+    assert numbers and numbers == sorted(numbers, reverse=True)
+    assert (
+        browser.find_element(By.ID, "sort-confidence")
+        .find_element(By.XPATH, "..")
+        .get_attribute("aria-sort")
+        == "descending"
+    )
+    _screenshot(browser, "queue-sorted")
+
+    # Select two ranges and release them in one action.
+    chosen = [obj.stix_id for obj in ranges[:2]]
+    browser.get(f"{base}/console/?lab=lab-aurora&kind=network&sort=signature")
+    for stix_id in chosen:
+        browser.find_element(
+            By.CSS_SELECTOR, f'tr[data-stix-id="{stix_id}"] input[name=ids]'
+        ).click()
+    assert browser.find_element(By.ID, "bulk-count").text == f"{len(chosen)} selected"
+    Select(browser.find_element(By.ID, "bulk_action")).select_by_value("release")
+    browser.find_element(By.ID, "bulk_reason").send_keys("campaign wave 3")
+    browser.find_element(By.ID, "bulk-apply").click()
+    _wait_text(browser, ".messages", f"{len(chosen)} object(s) released to partners.")
+    assert "sort=signature" in browser.current_url  # back to the same view
+
+    partner = demo["sentinel-detect"]
+    feed = partner_feed()
+    assert feed is not None
+    taxii = TaxiiCollection(
+        f"{base}/{feed.api_root}/collections/{feed.pk}/",
+        user=partner.name,
+        password=token_for(partner, "read"),
+    )
+    try:
+        served = {obj["id"] for obj in taxii.get_objects().get("objects", [])}
+        assert served == set(chosen)
+
+        # Retire one: the detail page's form leads to a page that names what will happen;
+        # only its confirm button retires.
+        browser.get(f"{base}/console/objects/{chosen[0]}/")
+        _screenshot(browser, "detail-released")
+        browser.find_element(By.CSS_SELECTOR, "#form-retire textarea[name=reason]").send_keys(
+            "Range reassigned."
+        )
+        browser.find_element(By.ID, "act-retire").click()
+        consequences = _wait_text(browser, "#consequences", "partners no longer get it")
+        assert "The 1 version in the partner feed" in consequences or "versions" in consequences
+        _screenshot(browser, "confirm-retire")
+        assert {obj["id"] for obj in taxii.get_objects().get("objects", [])} == set(chosen)
+        browser.find_element(By.ID, "confirm-button").click()
+        _wait_text(browser, ".messages", "Retired")
+
+        served = {obj["id"] for obj in taxii.get_objects().get("objects", [])}
+    finally:
+        taxii.close()
+    assert served == {chosen[1]}
+
+
+def test_it_shows_every_admin_page_and_the_styled_403(
+    browser: Any, live_server: Any, admin_user: User, analyst: User, demo: dict[str, Member]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    base = str(live_server.url)
+    _sign_in(browser, base, admin_user)
+    for name, path in (
+        ("collections", "/console/collections/"),
+        ("subscriptions", "/console/subscriptions/"),
+        ("dashboard-admin", "/console/dashboard/"),
+    ):
+        browser.get(f"{base}{path}")
+        assert browser.find_element(By.TAG_NAME, "h1").text
+        _screenshot(browser, name)
+    browser.get(f"{base}/console/subscriptions/replay/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Confirm: Replay all dead letters"
+    _screenshot(browser, "confirm-replay")
+
+    browser.delete_all_cookies()
+    _sign_in(browser, base, analyst)
+    browser.get(f"{base}/console/members/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You may not open this page"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "link[rel=icon]")
+        .get_attribute("href")
+        .endswith("/static/console/favicon.svg")
+    )
+    _screenshot(browser, "forbidden")
