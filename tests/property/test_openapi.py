@@ -9,6 +9,8 @@ and bodies, schema-valid requests accepted (positive) and schema-breaking ones r
 from __future__ import annotations
 
 import base64
+import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +35,8 @@ from tests.property.conftest import BOUNDED
 
 #: The REST publish operation (see publish_refusals_check).
 PUBLISH = "POST /api/v1/objects/"
+#: Distinct Ed25519 public keys (any 32 bytes are one), the same ones on every run.
+FRESH_KEYS = (hashlib.sha256(str(n).encode()).digest() for n in itertools.count())
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 #: Examples per operation and mode: about 30 operations, two modes, on a loaded CI machine.
 EXAMPLES = 8
@@ -69,13 +73,17 @@ def existing_aim(case: Case, feed: Collection) -> None:
     and member names in a subscription are refused (400) as naming nothing: the valid
     requests name the feed and the caller instead, so that the views behind them run. A
     ``next`` cursor is valid only as the server issued it; the negative cases send random
-    ones, and tests/property/test_query_parameters.py hostile ones.
+    ones, and tests/property/test_query_parameters.py hostile ones. A key, once registered,
+    is registered.
     """
     for name, value in (("api_root", feed.api_root), ("collection_id", str(feed.id))):
         if name in case.path_parameters:
             case.path_parameters[name] = value
     if case.query:
         case.query.pop("next", None)
+    if isinstance(case.body, dict) and case.operation.path == "/api/v1/members/me/keys/":
+        # A key is registered once (a second time is a 400): each valid request brings its own.
+        case.body["x"] = base64.urlsafe_b64encode(next(FRESH_KEYS)).rstrip(b"=").decode()
     if isinstance(case.body, dict) and case.operation.path == "/api/v1/subscriptions/":
         if "collections" in case.body:
             case.body["collections"] = [str(feed.id)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -30,6 +31,16 @@ class TargetUrlField(serializers.URLField):
 
 class StrictCharField(serializers.CharField):
     """A JSON string only: DRF's CharField would take the number 153 for "153"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.read_only:
+            # DRF refuses NUL already (PostgreSQL cannot store it); this says so in the
+            # schema. "+": a blank value never reaches validators, and the schema gives blank
+            # its own alternative (drf-spectacular's oneOf), which must not match twice.
+            self.validators.append(
+                RegexValidator(r"^[^\x00]+$", "Null characters are not allowed.")
+            )
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
