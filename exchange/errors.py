@@ -4,7 +4,8 @@ Under ``/taxii2/``, an API root and ``/api/``, every answer is the error envelop
 (:func:`exchange.api.exceptions.error_body`), in the TAXII media type on TAXII paths and
 ``application/json`` elsewhere, never Django's HTML page: an exception no view handled
 (500), a path no route matches (404), a request Django itself refuses as suspicious, such
-as more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` query parameters (400). The description is
+as more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` query parameters (400). Other paths answer
+the envelope too when the client accepts JSON (a mistyped API root). The description is
 fixed: the exception's text goes to the log, never to the client. The console and the
 admin keep Django's HTML pages.
 """
@@ -30,6 +31,13 @@ def _media_type(request: HttpRequest) -> str | None:
     if first == "taxii2" or first in settings.TAXII_API_ROOTS:
         return TAXII_MEDIA_TYPE
     if first == "api":
+        return "application/json"
+    # Elsewhere (a mistyped API root, any other path) a client that asked for JSON gets
+    # the envelope it can parse; a browser keeps the HTML page.
+    accept = request.headers.get("Accept", "")
+    if "application/taxii+json" in accept:
+        return TAXII_MEDIA_TYPE
+    if "json" in accept:
         return "application/json"
     return None
 

@@ -106,3 +106,26 @@ def test_it_still_answers_an_unknown_taxii_api_root_in_taxii(client: Client) -> 
     response = client.get("/nope/collections/")
     assert response.status_code == 401  # TAXII asks who is calling before it says what is not
     assert response["Content-Type"] == TAXII_MEDIA_TYPE
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/taxii+json;version=2.1", TAXII_MEDIA_TYPE),
+        ("application/json", "application/json"),
+    ],
+)
+def test_it_answers_a_path_outside_every_api_in_the_envelope_a_json_client_asked_for(
+    client: Client, accept: str, media_type: str
+) -> None:
+    # The first segment is no URL slug, so no API root route matches it.
+    response = client.get("/no such root/collections/", HTTP_ACCEPT=accept)
+    assert response.status_code == 404
+    assert response["Content-Type"] == media_type
+    assert set(json.loads(response.content)) == ENVELOPE
+
+
+def test_it_keeps_the_html_404_page_for_a_browser_outside_every_api(client: Client) -> None:
+    response = client.get("/no such page/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
