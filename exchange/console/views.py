@@ -298,7 +298,7 @@ def _object_consequences(action: str, stix_id: str) -> list[str]:
     released = selectors.partner_feed_versions(stix_id)
     withdrawn = (
         f"The {released} version{'s' if released != 1 else ''} in the partner feed "
-        "are withdrawn: partners no longer get it."
+        f"{'are' if released != 1 else 'is'} withdrawn: partners no longer get it."
         if released
         else "It is not in the partner feed: partners never got it."
     )

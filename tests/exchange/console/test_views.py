@@ -172,7 +172,7 @@ def test_it_shows_what_retire_and_revoke_will_do_before_doing_it(
     assert page.status_code == 200
     text = page.content.decode()
     assert "What will happen" in text and "Account-farm egress range" in text
-    assert "in the partner feed are withdrawn: partners no longer get it." in text
+    assert "The 1 version in the partner feed is withdrawn: partners no longer get it." in text
     assert ("opinion of strongly-disagree" in text) is (action == "revoke")
     assert 'name="confirm" value="yes"' in text
 
