@@ -371,3 +371,40 @@ def test_it_gives_every_control_a_unique_id_and_a_label(
         control = re.search(r'\sid="([^"]+)"', tag)
         assert control and control.group(1) in labelled, tag
     assert 'rel="icon" href="/static/console/favicon.svg"' in page
+
+
+def test_it_counts_the_queue_only_ten_pages_ahead(
+    analyst_client: Client, slice_ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("exchange.console.views.QUEUE_PAGE_SIZE", 1)
+    monkeypatch.setattr("exchange.console.views.QUEUE_PAGES_AHEAD", 2)
+    first = analyst_client.get("/console/")
+    assert (first.context["page"].paginator.count, first.context["page"].paginator.capped) == (
+        3,
+        True,
+    )
+    assert "3+ objects" in first.content.decode()
+    # Further on, the count reaches the end of the queue: exact, no "+".
+    last = analyst_client.get("/console/", {"page": "4"})
+    assert (last.context["page"].paginator.count, last.context["page"].paginator.capped) == (
+        5,
+        False,
+    )
+    assert [row.obj.stix_id for row in last.context["rows"]] == [slice_ids["prompt"]]
+
+
+def test_it_reuses_the_dashboards_counts_until_a_triage_move(
+    analyst_client: Client, slice_ids: dict[str, str], lab_a: Member
+) -> None:
+    assert analyst_client.get("/console/dashboard/").context["data"].indicators == 4
+    publish(
+        lab_a,
+        stix_samples.ip_range_indicator(
+            lab_a.identity_id, id="indicator--0f0f0f0f-0000-4000-8000-000000000003"
+        ),
+    )
+    # Counted a moment ago: a new publication shows within the minute, not at once.
+    assert analyst_client.get("/console/dashboard/").context["data"].indicators == 4
+    analyst_client.post(f"/console/objects/{slice_ids['prompt']}/review/")
+    data = analyst_client.get("/console/dashboard/").context["data"]
+    assert data.indicators == 5 and dict(data.states)["Under review"] == 1
