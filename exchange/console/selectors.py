@@ -436,9 +436,12 @@ def _top_corroborated(
         .order_by("-labs", "sighted")
         .values_list("sighted", flat=True)[:limit]
     )
+    # The pattern and id indexes find the rows; the policy is then asked about those only.
+    found = StixObject.objects.filter(type="indicator").filter(
+        Q(data__pattern__in=patterns) | Q(stix_id__in=sighted)
+    )
     candidates = list(
-        latest.filter(type="indicator")
-        .filter(Q(data__pattern__in=patterns) | Q(stix_id__in=sighted))
+        latest.filter(pk__in=list(found.values_list("pk", flat=True)))
         .select_related("publisher")
         .order_by("stix_id")[: limit * 8]
     )
@@ -515,7 +518,8 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
 
     latest = queued.latest_versions()
     # Both subqueries are uncorrelated: each is computed once and hashed, so the grouped
-    # count below stays one pass over the queue however many objects it holds.
+    # count below stays one pass over the queue however many objects it holds. Triage
+    # states are counted apart, below, so the pass does not look up every object's state.
     corroborated = Q(type="indicator") & (
         Q(pattern_text__in=search.shared_patterns(visible).values("shared_pattern"))
         | Q(stix_id__in=search.sighted_by_other_labs(visible).values("sighted"))
@@ -523,10 +527,9 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
     groups = (
         latest.alias(pattern_text=KT("data__pattern"))
         .annotate(
-            kind=Case(When(type="sighting", then=Value("")), default=search.kind_expression()),
-            state=_triage_state(),
+            kind=Case(When(type="sighting", then=Value("")), default=search.kind_expression())
         )
-        .values_list("kind", "state")
+        .values_list("kind")
         .annotate(
             n=Count("pk"),
             indicators=Count("pk", filter=Q(type="indicator")),
@@ -536,13 +539,24 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
     )
     kinds: Counter[str] = Counter()
     states: Counter[str] = Counter()
-    indicators = corroborated_count = 0
-    for kind, state, count, indicator_count, corroborated_in_group in groups:
+    total = indicators = corroborated_count = 0
+    for kind, count, indicator_count, corroborated_in_group in groups:
         if kind:
             kinds[kind] += count
-        states[state] += count
+        total += count
         indicators += indicator_count
         corroborated_count += corroborated_in_group
+    # From the triage side: a few rows, each checked against the queue through the indexes,
+    # rather than a triage lookup for every object in the pool. Objects without a row are new.
+    states.update(
+        dict(
+            Triage.objects.filter(stix_id__in=latest.values("stix_id"))
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+    )
+    states[TriageState.NEW] += total - sum(states.values())
 
     return Dashboard(
         days=day_list,
