@@ -159,7 +159,15 @@ def lab_cirrus(identity: str, aurora_identity: str) -> list[StixObject]:
         tlp="green",
     )
     surge = indicators.indicator(
-        indicators.timing_pattern({"requests_per_hour": (">", 900), "interval_cv": ("<", 0.1)}),
+        # request_count: two requests a second apart also have a high rate and no spread;
+        # a cadence is a sustained one.
+        indicators.timing_pattern(
+            {
+                "requests_per_hour": (">", 900),
+                "interval_cv": ("<", 0.1),
+                "request_count": (">=", 20),
+            }
+        ),
         created_by_ref=identity,
         name="HYDRA-2611 release-chasing cadence",
         phases=["release-chasing"],

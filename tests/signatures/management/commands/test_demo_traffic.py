@@ -81,7 +81,7 @@ def test_the_demo_indicators_find_the_campaign_traits_and_nothing_else() -> None
     expected = [r["event_id"] for r in written if campaign(r)]
     assert flagged == expected
     assert len(expected) == 3 * EVENTS // 40 + EVENTS // 400
-    assert "acct-cadence-0001" in cadence_accounts
+    assert cadence_accounts == {"acct-cadence-0001"}
 
 
 def test_it_writes_to_a_file_when_asked(tmp_path: Path) -> None:
