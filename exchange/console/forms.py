@@ -10,7 +10,7 @@ from exchange.console.models import TriageState
 from exchange.console.readable import KIND_LABELS
 from exchange.console.search import DEFAULT_SORT, SORT_KEYS, STIX_ID
 from exchange.console.selectors import AuditFilters, QueueFilters, audit_actions, queue_labs
-from exchange.console.services.forum_objects import forum_campaigns
+from exchange.console.services.forum_objects import campaigns_linkable
 from exchange.console.services.triage import TLP_RESTRICT_CHOICES
 from members.choices import TokenScope
 from members.models import Member
@@ -143,9 +143,13 @@ class CampaignLinkForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        campaigns = campaigns_linkable()
         cast(forms.ChoiceField, self.fields["campaign"]).choices = [
-            ("", "—"),
-            *((c.stix_id, str(c.data.get("name", c.stix_id))) for c in forum_campaigns()),
+            ("", "—" if campaigns else "No campaign yet: name one below"),
+            *(
+                (c.stix_id, f"{c.data.get('name', c.stix_id)} ({c.publisher.name})")
+                for c in campaigns
+            ),
         ]
 
     def clean(self) -> dict[str, Any]:

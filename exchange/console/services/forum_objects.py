@@ -134,15 +134,15 @@ def objects_note_add(
     return stored
 
 
-def forum_campaigns() -> list[StixObject]:
-    """The Forum's campaign objects (newest version of each), by name."""
+def campaigns_linkable() -> list[StixObject]:
+    """The campaign objects the Forum may see (newest version of each), by name: its own
+    and the labs'. The Forum publishes the relationship, whoever created the campaign."""
     forum = forum_member()
-    campaigns = (
-        visible_objects(forum)
-        .filter(type="campaign", created_by_ref=forum.identity_id)
-        .latest_versions()
+    campaigns = visible_objects(forum).filter(type="campaign").latest_versions()
+    return sorted(
+        campaigns.select_related("publisher"),
+        key=lambda c: (str(c.data.get("name", "")).lower(), c.stix_id),
     )
-    return sorted(campaigns, key=lambda c: str(c.data.get("name", "")).lower())
 
 
 @transaction.atomic
@@ -153,7 +153,8 @@ def object_campaign_link(
     campaign: str = "",
     new_campaign: str = "",
 ) -> StixObject:
-    """Link the object to a Forum ``campaign`` (STIX 2.1 section 4.4), creating it if named.
+    """Link the object to a ``campaign`` the Forum may see (STIX 2.1 section 4.4), or to a
+    new Forum campaign when one is named.
 
     The Forum publishes the relationship (section 5.1): an indicator ``indicates`` the
     campaign; any other object is ``related-to`` it.
@@ -176,8 +177,8 @@ def object_campaign_link(
         )
         campaign_id = created["id"]
         to_publish.append(created)
-    elif campaign_id not in {c.stix_id for c in forum_campaigns()}:
-        raise ValidationError("Choose one of the Forum's campaigns or name a new one.")
+    elif campaign_id not in {c.stix_id for c in campaigns_linkable()}:
+        raise ValidationError("Choose one of the campaigns listed or name a new one.")
     relationship_type = "indicates" if target.type == "indicator" else "related-to"
     to_publish.append(
         forum_object_build(

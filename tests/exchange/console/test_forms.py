@@ -52,7 +52,7 @@ def test_it_needs_a_campaign_or_a_new_name(forum: Member) -> None:
     assert not empty.is_valid()
     assert empty.non_field_errors() == ["Choose a campaign or name a new one."]
     assert CampaignLinkForm({"new_campaign": "Operation Echo"}).is_valid()
-    # Only the Forum's own campaigns can be picked.
+    # Only a listed campaign (one the Forum may see) can be picked.
     assert not CampaignLinkForm({"campaign": "campaign--0000"}).is_valid()
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.test import Client
 
+from exchange.console.forms import CampaignLinkForm
 from exchange.console.services.forum_objects import forum_object_build, objects_note_add
 from members.models import AuditEvent, Member
 from signatures.models import StixObject
@@ -115,3 +116,21 @@ def test_it_marks_a_note_about_an_unmarked_and_an_amber_object_amber(
         stix_ids=[unmarked["id"], slice_ids["prompt"]], user=analyst, content="x"
     )
     assert note.data["object_marking_refs"] == [TLP2_AMBER]
+
+
+def test_it_offers_and_links_a_labs_campaign(
+    analyst_client: Client, slice_ids: dict[str, str], lab_b: Member
+) -> None:
+    assert CampaignLinkForm().fields["campaign"].choices == [  # type: ignore[attr-defined]
+        ("", "No campaign yet: name one below")
+    ]
+    campaign = forum_object_build("campaign", forum=lab_b, markings=[TLP2_AMBER], name="HYDRA")
+    publish(lab_b, campaign)
+    assert CampaignLinkForm().fields["campaign"].choices == [  # type: ignore[attr-defined]
+        ("", "—"),
+        (campaign["id"], "HYDRA (lab-b)"),
+    ]
+    assert act(analyst_client, slice_ids["range"], "campaign", campaign=campaign["id"]) == [
+        "Linked to the campaign."
+    ]
+    assert last_event("campaign-link").after["campaign"] == campaign["id"]  # type: ignore[index]
