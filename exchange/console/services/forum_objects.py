@@ -20,7 +20,7 @@ from django.utils import timezone
 from exchange.console.selectors import forum_member, visible_latest, visible_objects
 from members.models import Member
 from members.services import audit_record
-from signatures.choices import TlpLevel, tlp_rank
+from signatures.choices import UNMARKED_IS, TlpLevel, tlp_rank
 from signatures.models import StixObject
 from signatures.sdk import jss
 from signatures.sdk.constants import TLP2_BY_LEVEL
@@ -52,8 +52,9 @@ def forum_object_build(
 
 def marking_like(obj: StixObject) -> list[str]:
     """Marking refs for an object the Forum writes about ``obj``: at least as restrictive
-    as ``obj`` itself, so a note never reveals more widely what it comments on."""
-    return [TLP2_BY_LEVEL[obj.tlp]] if obj.tlp else [TLP2_BY_LEVEL[TlpLevel.GREEN]]
+    as ``obj`` itself, so a note never reveals more widely what it comments on. An unmarked
+    object is shared as UNMARKED_IS (TLP:AMBER), so that is what a note about it carries."""
+    return [TLP2_BY_LEVEL[obj.tlp or UNMARKED_IS]]
 
 
 def forum_objects_publish(*, forum: Member, objects: list[dict[str, Any]]) -> list[StixObject]:
@@ -109,9 +110,7 @@ def objects_note_add(
         raise ValidationError("Select at least one object.")
     forum = forum_member()
     targets = [visible_latest(forum, stix_id) for stix_id in ids]
-    # An unmarked object ranks as AMBER but marking_like marks notes about it GREEN: on a
-    # tie the marked object wins, so the note is never marked below any of its subjects.
-    strictest = max(targets, key=lambda target: (tlp_rank(target.tlp), bool(target.tlp)))
+    strictest = max(targets, key=lambda target: tlp_rank(target.tlp))
     extra = {"abstract": abstract.strip()} if abstract.strip() else {}
     note = forum_object_build(
         "note",

@@ -10,7 +10,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from exchange.console.forms import CampaignLinkForm
-from exchange.console.services.forum_objects import forum_object_build, objects_note_add
+from exchange.console.services.forum_objects import (
+    forum_object_build,
+    object_note_add,
+    objects_note_add,
+)
 from members.models import AuditEvent, Member
 from signatures.models import StixObject
 from signatures.sdk.constants import TLP2_AMBER, TLP2_BY_LEVEL
@@ -134,3 +138,18 @@ def test_it_offers_and_links_a_labs_campaign(
         "Linked to the campaign."
     ]
     assert last_event("campaign-link").after["campaign"] == campaign["id"]  # type: ignore[index]
+
+
+def test_it_marks_a_note_about_an_unmarked_object_amber_as_the_policy_reads_it(
+    analyst: User, lab_a: Member
+) -> None:
+    """Unmarked counts as TLP:AMBER (signatures/choices.py): a GREEN note would tell a
+    GREEN reader what the object's own readers alone may know."""
+    unmarked = stix_samples.ip_range_indicator(
+        lab_a.identity_id,
+        id="indicator--0e0e0e0e-0000-4000-8000-000000000003",
+        object_marking_refs=[],
+    )
+    publish(lab_a, unmarked)
+    note = object_note_add(stix_id=unmarked["id"], user=analyst, content="x")
+    assert note.data["object_marking_refs"] == [TLP2_AMBER]
