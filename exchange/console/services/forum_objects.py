@@ -67,33 +67,10 @@ def forum_objects_publish(*, forum: Member, objects: list[dict[str, Any]]) -> li
     return list(StixObject.objects.filter(stix_id__in=ids).order_by("pk"))
 
 
-@transaction.atomic
 def object_note_add(*, stix_id: str, user: User, content: str, abstract: str = "") -> StixObject:
     """Publish a Forum ``note`` (STIX 2.1 section 4.11) about the object, marked at least as
     restrictively as the object. Notes are shared STIX, seen by whoever may read them."""
-    if not content.strip():
-        raise ValidationError("A note needs some content.")
-    forum = forum_member()
-    target = visible_latest(forum, stix_id)
-    extra = {"abstract": abstract.strip()} if abstract.strip() else {}
-    note = forum_object_build(
-        "note",
-        forum=forum,
-        markings=marking_like(target),
-        content=content.strip(),
-        authors=[user.get_username()],
-        object_refs=[stix_id],
-        **extra,
-    )
-    (stored,) = forum_objects_publish(forum=forum, objects=[note])
-    audit_record(
-        action="note-publish",
-        target=stix_id,
-        actor_member=forum,
-        actor_user=user,
-        after={"note": stored.stix_id, "abstract": note.get("abstract", "")},
-    )
-    return stored
+    return objects_note_add(stix_ids=[stix_id], user=user, content=content, abstract=abstract)
 
 
 @transaction.atomic
