@@ -72,12 +72,10 @@ def unseal(sealed: bytes | memoryview, *, kid: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def custodial_signer(member: Member) -> jss.Signer | None:
-    """A signer with the member's newest active custodial key, or None if it has none.
-
-    Decrypts once: callers keep the signer for a whole publish request.
-    """
-    key = (
+def custodial_key(member: Member) -> SigningKey | None:
+    """The key the exchange signs ``member``'s objects with: its newest active custodial
+    key, or None if it has none."""
+    return (
         SigningKey.objects.filter(
             member=member,
             custodial=True,
@@ -87,6 +85,14 @@ def custodial_signer(member: Member) -> jss.Signer | None:
         .order_by("-valid_from", "-pk")
         .first()
     )
+
+
+def custodial_signer(member: Member) -> jss.Signer | None:
+    """A signer with the member's custodial key (custodial_key), or None if it has none.
+
+    Decrypts once: callers keep the signer for a whole publish request.
+    """
+    key = custodial_key(member)
     if key is None or key.encrypted_private_key is None:
         return None
     return jss.Signer(unseal(key.encrypted_private_key, kid=key.kid), signee=member.identity_id)

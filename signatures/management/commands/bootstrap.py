@@ -15,8 +15,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from members.choices import MemberKind
+from members.keystore import custodial_key
 from members.management.base import service_errors
-from members.models import KeyState, Member, SigningKey
+from members.models import Member
 from signatures.models import StixObject
 from signatures.services import member_create, profile_publish, signing_key_rotate
 
@@ -62,7 +63,7 @@ class Command(BaseCommand):
                 )
             # Creates the key, and publishes the profile and the identity signed with it.
             forum = member_create(name=name, kind=MemberKind.FORUM, display_name=display_name)
-            key = _active_key(forum)
+            key = custodial_key(forum)
             published = StixObject.objects.filter(publisher=forum).count()
             self.stdout.write(f"created the Forum member {forum.name} ({forum.identity_id})")
             self.stdout.write(f"created the Forum's signing key {key.kid if key else '-'}")
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"the Forum member exists: {forum.name} ({forum.identity_id}); kept as it is"
             )
-            key = _active_key(forum)
+            key = custodial_key(forum)
             if key is None:
                 # Revoked or retired without a successor: the Forum could sign nothing.
                 key = signing_key_rotate(member=forum)
@@ -95,17 +96,3 @@ class Command(BaseCommand):
             "The exchange is ready: create members with manage.py create_member, "
             "tokens with manage.py issue_token."
         )
-
-
-def _active_key(forum: Member) -> SigningKey | None:
-    """The key the Forum signs with (members.keystore.forum_signer's choice)."""
-    return (
-        SigningKey.objects.filter(
-            member=forum,
-            custodial=True,
-            state=KeyState.ACTIVE,
-            encrypted_private_key__isnull=False,
-        )
-        .order_by("-valid_from", "-pk")
-        .first()
-    )
