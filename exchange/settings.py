@@ -406,6 +406,9 @@ TAXII_ASYNC_OBJECTS = envint("TAXII_ASYNC_OBJECTS", 100)
 #: task working on it.
 TAXII_ASYNC_STALE_SECONDS = envint("TAXII_ASYNC_STALE_SECONDS", 300)
 
+#: How often the console's search index merges what publishes appended to it.
+CONSOLE_SEARCH_SETTLE_SECONDS = envint("CONSOLE_SEARCH_SETTLE_SECONDS", 30)
+
 # --- Periodic tasks (run by the worker's --beat; one beat per deployment) --------------------
 
 #: Expired copies are dropped, so a worker back from an outage does not run a backlog.
@@ -422,6 +425,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "taxii.status_sweep",
         "schedule": max(1.0, TAXII_ASYNC_STALE_SECONDS / 2),
         "options": {"expires": max(5.0, TAXII_ASYNC_STALE_SECONDS / 2)},
+    },
+    # Every CONSOLE_SEARCH_SETTLE_SECONDS: merge what publishes appended to the console's
+    # search index (exchange/console/migrations/0005), so that no publish has to.
+    "console-search-index-settle": {
+        "task": "console.search_index_settle",
+        "schedule": float(CONSOLE_SEARCH_SETTLE_SECONDS),
+        "options": {"expires": float(CONSOLE_SEARCH_SETTLE_SECONDS)},
     },
 }
 

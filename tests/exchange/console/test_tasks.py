@@ -1,0 +1,20 @@
+"""The console's periodic task runs its service and is scheduled."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from exchange.console.tasks import search_index_settle_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_search_index_task_is_scheduled_under_its_name() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["console-search-index-settle"]
+    assert entry["task"] == search_index_settle_task.name == "console.search_index_settle"
+
+
+def test_the_search_index_task_answers_what_its_service_merged() -> None:
+    # Nothing was published: nothing is pending, on either database.
+    assert search_index_settle_task.apply().get() == 0
