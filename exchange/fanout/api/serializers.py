@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
@@ -57,6 +58,26 @@ class StrictIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class MemberNameField(serializers.SlugRelatedField[Member]):
+    """A member by its name. Member names are slugs: any other text names nobody, and is
+    refused before the database sees it (PostgreSQL cannot even compare NUL)."""
+
+    _SLUG = RegexValidator(r"\A[-a-zA-Z0-9_]+\Z")
+    default_error_messages = {
+        **serializers.SlugRelatedField.default_error_messages,
+        "not_a_name": "No member has this name: names are letters, digits, '-' and '_'.",
+    }
+
+    def to_internal_value(self, data: Any) -> Member:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            self._SLUG(data)
+        except DjangoValidationError:
+            self.fail("not_a_name")
+        return super().to_internal_value(data)
+
+
 def _strings() -> serializers.ListField:
     return serializers.ListField(
         child=StrictCharField(min_length=1, trim_whitespace=False), required=False
@@ -70,9 +91,7 @@ class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
     }
-    owner = serializers.SlugRelatedField(
-        slug_field="name", queryset=Member.objects.all(), required=False
-    )
+    owner = MemberNameField(slug_field="name", queryset=Member.objects.all(), required=False)
     collections = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Collection.objects.all(), required=False
     )

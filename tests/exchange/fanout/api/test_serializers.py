@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from exchange.fanout.api.serializers import DeliverySerializer, SubscriptionSerializer
 from exchange.fanout.models import Delivery, DeliveryAttempt, Subscription
 from members.models import Member
@@ -23,6 +25,16 @@ def test_it_refuses_an_unknown_channel_or_owner(lab_a: Member) -> None:
     serializer = SubscriptionSerializer(data={**BODY, "channel": "email", "owner": "nobody"})
     assert not serializer.is_valid()
     assert set(serializer.errors) == {"channel", "owner"}
+
+
+@pytest.mark.parametrize("owner", ["lab\x00a", "\ud98f", "lab a", "", 7])
+def test_it_refuses_an_owner_that_is_no_member_name_before_asking_the_database(
+    lab_a: Member, owner: object
+) -> None:
+    """PostgreSQL cannot compare a string holding NUL: asking it would be a 500."""
+    serializer = SubscriptionSerializer(data={**BODY, "owner": owner})
+    assert not serializer.is_valid()
+    assert set(serializer.errors) == {"owner"}
 
 
 def test_it_never_shows_a_taxii_password(lab_a: Member) -> None:
