@@ -126,7 +126,9 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
     def __init__(self, object_list: Any, per_page: int, *, page: str | None) -> None:
         super().__init__(object_list, per_page)
         try:
-            asked = max(int(page or 1), 1)
+            # Bounded: the count's LIMIT must stay a bigint; get_page shows the last page
+            # for any number past it.
+            asked = min(max(int(page or 1), 1), 1_000_000)
         except ValueError:
             asked = 1
         self.limit = (asked + QUEUE_PAGES_AHEAD) * per_page

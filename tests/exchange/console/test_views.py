@@ -408,3 +408,13 @@ def test_it_reuses_the_dashboards_counts_until_a_triage_move(
     analyst_client.post(f"/console/objects/{slice_ids['prompt']}/review/")
     data = analyst_client.get("/console/dashboard/").context["data"]
     assert data.indicators == 5 and dict(data.states)["Under review"] == 1
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-5", "x", "1" * 5000])
+def test_it_shows_a_queue_page_for_any_page_number(
+    analyst_client: Client, slice_ids: dict[str, str], page: str
+) -> None:
+    """A number past a bigint once reached the count's LIMIT and answered 500."""
+    response = analyst_client.get("/console/", {"page": page})
+    assert response.status_code == 200
+    assert response.context["rows"]
