@@ -28,6 +28,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signatures import demo
+from signatures.sdk.numbers import ascii_natural
 
 #: Seconds a child's process group has to exit after SIGTERM before it is killed.
 STOP_TIMEOUT = 15.0
@@ -39,10 +40,11 @@ class Stop(Exception):
 
 def bind_address(bind: str) -> tuple[str, int]:
     """``host:port`` (``[v6]:port`` for IPv6) as gunicorn's ``--bind`` takes it."""
-    host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    host, sep, port_text = bind.rpartition(":")
+    port = ascii_natural(port_text, maximum=65535)
+    if not sep or port is None or not host:
         raise CommandError(f"--bind {bind!r} is not HOST:PORT, e.g. --bind 127.0.0.1:8000")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), port
 
 
 def port_check(bind: str) -> None:

@@ -59,6 +59,15 @@ def test_it_reads_host_and_port_from_bind() -> None:
         bind_address("8000")
 
 
+@pytest.mark.parametrize(
+    "bind", ["127.0.0.1:\u00b2", "127.0.0.1:80\u0663", "127.0.0.1:65536", ":80"]
+)
+def test_it_refuses_a_port_that_is_no_ascii_number_of_a_port(bind: str) -> None:
+    # str.isdigit() accepts '²', on which int() raises: a traceback, not this one line.
+    with pytest.raises(CommandError, match="not HOST:PORT"):
+        bind_address(bind)
+
+
 def test_it_names_bind_when_the_port_is_taken(taken_port: int) -> None:
     with pytest.raises(CommandError) as caught:
         port_check(f"127.0.0.1:{taken_port}")
