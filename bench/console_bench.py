@@ -5,10 +5,12 @@ bench/taxii_bench.py's ``exchange_load`` does: three labs publishing network, pr
 payment indicators (a tenth of them repeating another lab's pattern, so corroboration is
 real), sightings of other labs' indicators, address observables and CIDR indicators, at
 TLP:CLEAR, GREEN and AMBER, received over 30 days, with a triage row for one object in 50.
-Then it times the console's pages in-process with Django's test client, signed in as an
-analyst: the queue (default sort, a sort by confidence, by corroboration, page 20, a CIDR
-search, a text search) and the dashboard, each the median of ``--repeat`` runs after one
-warm-up, with the number of SQL queries the page makes. Next to each page it times the plain
+Then it times the worker's count of the pool (``console.pool_count``: the dashboard's numbers
+and every object's corroboration, which the pages read), and the console's pages in-process
+with Django's test client, signed in as an analyst: the queue (default sort, page 20, sorts
+by confidence, corroboration, state, kind and lab, a CIDR search, a text search) and the
+dashboard, each the median of ``--repeat`` runs after one warm-up, with the number of SQL
+queries the page makes. Next to each page it times the plain
 SQL aggregate that is the least any page showing those numbers must run (no visibility rule,
 no latest-version rule): what the database itself costs for the same answer.
 
@@ -255,12 +257,13 @@ def main() -> None:
     analyst, seconds = console_load(args.objects, args.database_url)
     if seconds:
         print(f"loaded {args.objects:,} objects by COPY in {seconds:.1f} s")
-    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from exchange.console.models import CorroborationCount
     from exchange.console.selectors import QUEUE_TYPES
+    from exchange.console.services.pool_counts import pool_count
     from signatures.models import StixObject
 
     client = Client()
@@ -292,16 +295,24 @@ def main() -> None:
         ("queue sort -corroboration", "/console/?sort=-corroboration", plain_queue),
         ("queue search CIDR", "/console/?q=100.70.0.0/16", plain_queue),
         ("queue search text", "/console/?q=signature+4242", plain_queue),
-        ("dashboard (counted anew)", "/console/dashboard/", plain_dashboard),
-        ("dashboard (counts reused)", "/console/dashboard/", plain_dashboard),
+        ("queue sort state", "/console/?sort=state", plain_queue),
+        ("queue sort -kind", "/console/?sort=-kind", plain_queue),
+        ("queue sort lab", "/console/?sort=lab", plain_queue),
+        ("dashboard", "/console/dashboard/", plain_dashboard),
     ]
+    # What the worker does every CONSOLE_COUNT_SECONDS when the pool changed: the pages
+    # below read its result.
+    count_ms, counted = timed(pool_count, max(1, args.repeat // 2))
+    print(
+        f"pool count (worker): {count_ms:,.0f} ms; "
+        f"{CorroborationCount.objects.count():,} corroborated objects, "
+        f"{counted.counts['indicators']:,} indicators"
+    )
     print()
     print(f"{'page':<28}{'median ms':>10}{'queries':>9}{'rows':>8}{'plain SQL ms':>14}")
     for label, url, plain in pages:
 
-        def get(url: str = url, cold: bool = "anew" in label) -> Any:
-            if cold:
-                cache.clear()  # the dashboard's pool counts, reused for a minute otherwise
+        def get(url: str = url) -> Any:
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)

@@ -409,6 +409,13 @@ TAXII_ASYNC_STALE_SECONDS = envint("TAXII_ASYNC_STALE_SECONDS", 300)
 #: How often the console's search index merges what publishes appended to it.
 CONSOLE_SEARCH_SETTLE_SECONDS = envint("CONSOLE_SEARCH_SETTLE_SECONDS", 30)
 
+#: How often the worker recounts the pool for the dashboard and the queue's corroboration
+#: sort when it changed (exchange/console/services/pool_counts.py).
+CONSOLE_COUNT_SECONDS = envint("CONSOLE_COUNT_SECONDS", 30)
+#: A pool whose last count took at most this long is recounted by the page that finds it
+#: changed, so small exchanges are never behind.
+CONSOLE_COUNT_INLINE_SECONDS = float(env("CONSOLE_COUNT_INLINE_SECONDS", "0.5"))
+
 # --- Periodic tasks (run by the worker's --beat; one beat per deployment) --------------------
 
 #: Expired copies are dropped, so a worker back from an outage does not run a backlog.
@@ -432,6 +439,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "console.search_index_settle",
         "schedule": float(CONSOLE_SEARCH_SETTLE_SECONDS),
         "options": {"expires": float(CONSOLE_SEARCH_SETTLE_SECONDS)},
+    },
+    # Every CONSOLE_COUNT_SECONDS: recount the pool for the dashboard, if it changed.
+    "console-pool-count": {
+        "task": "console.pool_count",
+        "schedule": float(CONSOLE_COUNT_SECONDS),
+        "options": {"expires": float(CONSOLE_COUNT_SECONDS)},
     },
 }
 

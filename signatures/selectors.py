@@ -170,10 +170,16 @@ def sightings_corroborating(
     A lab's sighting of its own object corroborates nothing.
     """
     publisher_of = {obj.stix_id: obj.publisher_id for obj in objects}
+    # Two steps: the sighting_of_ref index finds the few sightings, then the sharing policy
+    # is asked about those rows only. In one query PostgreSQL cannot tell how few rows the
+    # list of ids matches, and applies the policy to every entry of the pool first.
+    candidates = StixObject.objects.filter(
+        type="sighting", data__sighting_of_ref__in=list(publisher_of)
+    ).values_list("pk", flat=True)
     newest: dict[str, StixObject] = {}
     for sighting in (
         objects_visible_to(member)
-        .filter(type="sighting", data__sighting_of_ref__in=list(publisher_of))
+        .filter(pk__in=list(candidates))
         .only("stix_id", "version", "publisher", "created_by_ref", "data")
     ):
         if sighting.publisher_id == publisher_of[sighting.data["sighting_of_ref"]]:

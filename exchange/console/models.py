@@ -100,3 +100,47 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip} at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PoolCount(models.Model):
+    """The dashboard's counts over the whole pool as the Forum sees it, as last counted.
+
+    One row. Counting 100,000 objects under the sharing policy takes the database seconds,
+    so pages read this row and the worker recounts (exchange/console/services/pool_counts.py).
+    ``pool_mark`` says what the pool looked like when counted, so that an unchanged pool is
+    not counted again.
+    """
+
+    counted_at = models.DateTimeField()
+    #: Seconds the last count took: a small pool is recounted in the request that finds it
+    #: stale, a large one only by the worker.
+    duration = models.FloatField(default=0.0)
+    pool_mark = models.CharField(max_length=200)
+    #: ``selectors.PoolCounts`` as JSON.
+    counts = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"pool counted at {self.counted_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CorroborationCount(models.Model):
+    """How many labs besides its publisher corroborate a queued object, as the Forum sees
+    it (``selectors.corroboration``), as last counted with the PoolCount row.
+
+    The queue's corroboration sort and the dashboard's ranking read it; the queue's
+    "corroborated by" column is always counted afresh. Objects no other lab corroborates
+    have no row.
+    """
+
+    stix_id = models.CharField(max_length=300, unique=True)
+    object_type = models.CharField(max_length=250)
+    labs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["object_type", "-labs", "stix_id"], name="corroboration_rank"),
+            models.Index(fields=["labs"], name="corroboration_labs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stix_id}: {self.labs} labs"

@@ -37,9 +37,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Greatest, Lower
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.lookups import Contains
 
+from exchange.console.models import CorroborationCount, Triage, TriageState
 from exchange.console.readable import KIND_TYPES
+from members.models import Member
 from signatures.choices import TlpLevel, tlp_rank
 from signatures.models import StixObject
 
@@ -197,9 +200,10 @@ def kind_q(kind: str) -> Q:
             known |= kind_q(name)
         return ~known
     types = KIND_TYPES[kind]
+    # Case-sensitive, as readable.kind_of reads types: STIX object types are lower case.
     mentions = Q()
     for object_type in types:
-        mentions |= Q(data__pattern__icontains=f"{object_type}:")
+        mentions |= Q(Contains(KT("data__pattern"), f"{object_type}:"))
     return Q(type__in=types) | (Q(type="indicator") & mentions)
 
 
@@ -212,11 +216,43 @@ def kind_expression() -> Case:
     )
 
 
+def lab_rank_expression() -> Case:
+    """The publisher's place in the order of member names, as a sort key: a handful of
+    comparisons per row, where a join to the members would be made before the sort and
+    steer PostgreSQL to check the sharing policy of every row of the first lab."""
+    names = Member.objects.order_by("name").values_list("pk", flat=True)
+    return Case(
+        *(When(publisher_id=pk, then=Value(rank)) for rank, pk in enumerate(names)),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
+
+
 def tlp_rank_expression() -> Case:
     return Case(
         *(When(tlp=level, then=Value(tlp_rank(level))) for level in TlpLevel.values),
         default=Value(tlp_rank("")),
         output_field=IntegerField(),
+    )
+
+
+def triage_state_expression() -> Case:
+    """An object's triage state as a column (objects without a triage row are new).
+
+    One uncorrelated subquery per state, each run once and hashed: a correlated lookup
+    would probe the triage table once for every object in the pool.
+    """
+    return Case(
+        *(
+            When(
+                stix_id__in=Triage.objects.filter(state=state).values("stix_id"),
+                then=Value(state),
+            )
+            for state in TriageState.values
+            if state != TriageState.NEW
+        ),
+        default=Value(TriageState.NEW.value),
+        output_field=TextField(),
     )
 
 
@@ -253,38 +289,22 @@ def sighted_by_other_labs(visible: QuerySet[StixObject]) -> QuerySet[Any, Any]:
     )
 
 
-def corroboration_count(visible: QuerySet[StixObject]) -> Expression:
-    """How many other labs corroborate a queue row, as a sort key: the other labs of its
-    pattern's group or the other labs that sighted it, whichever are more.
-
-    Built from uncorrelated subqueries, one per number of labs found (a handful), each run
-    once and hashed: a correlated count per row would read the pool once per row. The
-    column counts the union of the two sets of labs, so the key is at most the column; it
-    is equal whenever one set holds the other, and the column also counts, for an
-    observable, the indicators of its exact-match pattern, which this key does not.
-    """
-    shared = shared_patterns(visible)
-    sighted = sighted_by_other_labs(visible)
-    by_pattern = Case(
+def corroboration_rank() -> Case:
+    """How many other labs corroborate a queue row, as last counted (CorroborationCount), as
+    a sort key. One uncorrelated subquery per number of labs found (a handful), each run
+    once and hashed, rather than a lookup per row."""
+    counted = CorroborationCount.objects.order_by().values_list("labs", flat=True).distinct()
+    return Case(
         *(
             When(
-                console_pattern__in=shared.filter(labs=labs).values("shared_pattern"),
-                then=Value(labs - 1),
+                stix_id__in=CorroborationCount.objects.filter(labs=labs).values("stix_id"),
+                then=Value(labs),
             )
-            for labs in sorted(set(shared.values_list("labs", flat=True)))
+            for labs in sorted(counted)
         ),
         default=Value(0),
         output_field=IntegerField(),
     )
-    by_sighting = Case(
-        *(
-            When(stix_id__in=sighted.filter(labs=labs).values("sighted"), then=Value(labs))
-            for labs in sorted(set(sighted.values_list("labs", flat=True)))
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return Greatest(by_pattern, by_sighting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +322,7 @@ SORT_KEYS: Final[dict[str, SortKey]] = {
             Coalesce(KT("data__name"), KT("data__pattern"), KT("data__value"), F("stix_id"))
         ),
     ),
-    "lab": SortKey("Lab", lambda visible: F("publisher__name")),
+    "lab": SortKey("Lab", lambda visible: lab_rank_expression()),
     "kind": SortKey("Kind", lambda visible: kind_expression()),
     "tlp": SortKey("TLP", lambda visible: tlp_rank_expression()),
     "confidence": SortKey(
@@ -317,7 +337,7 @@ SORT_KEYS: Final[dict[str, SortKey]] = {
             output_field=BooleanField(),
         ),
     ),
-    "corroboration": SortKey("Corroboration", corroboration_count),
+    "corroboration": SortKey("Corroboration", lambda visible: corroboration_rank()),
     "state": SortKey("State", lambda visible: F("triage_state")),
     "received": SortKey("Received", lambda visible: F("received_at")),
 }

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
@@ -24,16 +23,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 
 from exchange.console import search
-from exchange.console.models import Triage, TriageState
+from exchange.console.models import CorroborationCount, PoolCount, Triage, TriageState
 from exchange.console.readable import (
     KIND_TYPES,
     PropertyDiff,
@@ -135,11 +132,6 @@ class QueueFilters:
     sort: str = search.DEFAULT_SORT
 
 
-def _triage_state() -> Coalesce:
-    state = Triage.objects.filter(stix_id=OuterRef("stix_id")).values("state")[:1]
-    return Coalesce(Subquery(state), Value(TriageState.NEW.value))
-
-
 def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
     """The newest version of each queued object the Forum may see, filtered, searched and
     sorted (newest first unless told otherwise)."""
@@ -149,7 +141,7 @@ def queue_objects(forum: Member, filters: QueueFilters) -> QuerySet[StixObject]:
         visible.filter(type__in=types)
         .latest_versions()
         .annotate(
-            triage_state=_triage_state(),
+            triage_state=search.triage_state_expression(),
             anonymised_flag=Exists(
                 AnonymisedPublication.objects.filter(stix_object__stix_id=OuterRef("stix_id"))
             ),
@@ -404,46 +396,188 @@ def deliveries_of(stix_id: str) -> list[dict[str, Any]]:
 
 
 @dataclass(slots=True)
-class Dashboard:
+class PoolCounts:
+    """The dashboard's numbers over the whole pool (what PoolCount keeps between counts)."""
+
     days: list[date]
-    labs: list[str]
     #: published[lab][day index]: objects that lab published that day.
     published: dict[str, list[int]]
     kinds: list[tuple[str, int]]
-    states: list[tuple[str, int]]
+    #: Queued objects, at their newest version.
+    total: int
     indicators: int
+    #: Indicators another lab corroborates.
     corroborated: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "days": [day.isoformat() for day in self.days],
+            "published": self.published,
+            "kinds": [list(pair) for pair in self.kinds],
+            "total": self.total,
+            "indicators": self.indicators,
+            "corroborated": self.corroborated,
+        }
+
+    @classmethod
+    def from_json(cls, counts: Mapping[str, Any]) -> PoolCounts:
+        return cls(
+            days=[date.fromisoformat(day) for day in counts["days"]],
+            published={lab: list(series) for lab, series in counts["published"].items()},
+            kinds=[(str(kind), int(n)) for kind, n in counts["kinds"]],
+            total=int(counts["total"]),
+            indicators=int(counts["indicators"]),
+            corroborated=int(counts["corroborated"]),
+        )
+
+
+@dataclass(slots=True)
+class Dashboard:
+    pool: PoolCounts
+    counted_at: datetime
+    states: list[tuple[str, int]]
     top_corroborated: list[tuple[StixObject, str, list[str]]]
     subscriptions: list[dict[str, Any]]
     deliveries_by_state: dict[str, int]
     recent_failures: list[DeliveryAttempt]
-    counted_at: datetime | None = None
+
+    @property
+    def days(self) -> list[date]:
+        return self.pool.days
+
+    @property
+    def labs(self) -> list[str]:
+        return sorted(self.pool.published)
+
+    @property
+    def published(self) -> dict[str, list[int]]:
+        return self.pool.published
+
+    @property
+    def kinds(self) -> list[tuple[str, int]]:
+        return self.pool.kinds
+
+    @property
+    def indicators(self) -> int:
+        return self.pool.indicators
+
+    @property
+    def corroborated(self) -> int:
+        return self.pool.corroborated
 
 
-def _top_corroborated(
-    forum: Member, latest: QuerySet[StixObject], visible: QuerySet[StixObject], limit: int
-) -> list[tuple[StixObject, list[str]]]:
-    """The indicators most labs corroborate. The database ranks the candidates (the
-    patterns most labs share, the objects most labs sighted); only those few are counted
-    exactly, by :func:`corroboration`."""
-    patterns = list(
-        search.shared_patterns(visible)
-        .order_by("-labs", "shared_pattern")
-        .values_list("shared_pattern", flat=True)[:limit]
+def _queued_latest(visible: StixObjectQuerySet) -> StixObjectQuerySet:
+    return visible.filter(type__in=QUEUE_TYPES).latest_versions()
+
+
+#: Candidates read per :func:`corroboration` call while counting the pool.
+_CORROBORATION_CHUNK = 20_000
+
+
+def corroborated_objects(forum: Member) -> dict[str, tuple[str, int]]:
+    """Every queued object another lab corroborates, with its type and how many labs:
+    :func:`corroboration` itself, asked about the candidates only.
+
+    The candidates are indicators whose pattern more than one lab published, objects a lab
+    other than their publisher sighted, and observables whose exact-match pattern is some
+    indicator's; the database finds the first two in one pass each.
+    """
+    visible = visible_objects(forum)
+    latest = _queued_latest(visible)
+    candidates = latest.alias(console_pattern=KT("data__pattern")).filter(
+        Q(
+            type="indicator",
+            console_pattern__in=search.shared_patterns(visible).values("shared_pattern"),
+        )
+        | Q(stix_id__in=search.sighted_by_other_labs(visible).values("sighted"))
     )
-    sighted = list(
-        search.sighted_by_other_labs(visible)
-        .order_by("-labs", "sighted")
-        .values_list("sighted", flat=True)[:limit]
+    chosen = set(candidates.values_list("pk", flat=True))
+
+    observable_patterns: dict[int, str] = {}
+    for pk, data in latest.filter(type__in=OBSERVABLE_TYPES).values_list("pk", "data"):
+        try:
+            observable_patterns[pk] = pattern_for(data)
+        except (ValueError, KeyError):
+            continue
+    indicated = set(
+        StixObject.objects.filter(
+            type="indicator", data__pattern__in=set(observable_patterns.values())
+        ).values_list("data__pattern", flat=True)
     )
-    # The pattern and id indexes find the rows; the policy is then asked about those only.
-    found = StixObject.objects.filter(type="indicator").filter(
-        Q(data__pattern__in=patterns) | Q(stix_id__in=sighted)
+    chosen |= {pk for pk, pattern in observable_patterns.items() if pattern in indicated}
+
+    found: dict[str, tuple[str, int]] = {}
+    ordered = sorted(chosen)
+    for start in range(0, len(ordered), _CORROBORATION_CHUNK):
+        chunk = StixObject.objects.filter(pk__in=ordered[start : start + _CORROBORATION_CHUNK])
+        type_of = {obj.stix_id: obj.type for obj in chunk}
+        for stix_id, labs in corroboration(forum, list(chunk)).items():
+            if labs:
+                found[stix_id] = (type_of[stix_id], len(labs))
+    return found
+
+
+def pool_counts(
+    forum: Member, corroborated: Mapping[str, tuple[str, int]], *, days: int, now: datetime
+) -> PoolCounts:
+    """The dashboard's pool numbers, counted by the database: objects published per lab and
+    day, and one grouped pass over the newest version of each queued object for the kinds
+    and the indicators."""
+    since = (now - timedelta(days=days - 1)).date()
+    visible = visible_objects(forum)
+    per_day = (
+        visible.filter(type__in=QUEUE_TYPES, received_at__date__gte=since)
+        .annotate(day=TruncDate("received_at"))
+        .values_list("publisher__name", "day")
+        .annotate(n=Count("pk"))
+    )
+    published: dict[str, list[int]] = defaultdict(lambda: [0] * days)
+    for lab, day, count in per_day:
+        published[lab][(day - since).days] += count
+
+    groups = (
+        _queued_latest(visible)
+        .annotate(
+            kind=Case(When(type="sighting", then=Value("")), default=search.kind_expression())
+        )
+        .values_list("kind")
+        .annotate(n=Count("pk"), indicators=Count("pk", filter=Q(type="indicator")))
+        .order_by()
+    )
+    kinds: Counter[str] = Counter()
+    total = indicators = 0
+    for kind, count, indicator_count in groups:
+        if kind:
+            kinds[kind] += count
+        total += count
+        indicators += indicator_count
+    return PoolCounts(
+        days=[since + timedelta(days=n) for n in range(days)],
+        published=dict(published),
+        kinds=kinds.most_common(),
+        total=total,
+        indicators=indicators,
+        corroborated=sum(1 for kind, _ in corroborated.values() if kind == "indicator"),
+    )
+
+
+def pool_counted() -> PoolCount | None:
+    """The last count of the pool, if it was ever counted."""
+    return PoolCount.objects.exclude(pool_mark="").first()
+
+
+def _top_corroborated(forum: Member, limit: int) -> list[tuple[StixObject, list[str]]]:
+    """The indicators most labs corroborate: ranked by the last count, then counted again
+    exactly, by :func:`corroboration`, so that what the chart names is current."""
+    ranked_ids = list(
+        CorroborationCount.objects.filter(object_type="indicator")
+        .order_by("-labs", "stix_id")
+        .values_list("stix_id", flat=True)[: limit * 4]
     )
     candidates = list(
-        latest.filter(pk__in=list(found.values_list("pk", flat=True)))
+        _queued_latest(visible_objects(forum))
+        .filter(stix_id__in=ranked_ids)
         .select_related("publisher")
-        .order_by("stix_id")[: limit * 8]
     )
     labs = corroboration(forum, candidates)
     ranked = sorted(
@@ -451,31 +585,6 @@ def _top_corroborated(
         key=lambda obj: (-len(labs[obj.stix_id]), obj.stix_id),
     )
     return [(obj, labs[obj.stix_id]) for obj in ranked[:limit]]
-
-
-#: Seconds the dashboard's pool counts are reused; a triage move recounts at once.
-DASHBOARD_MAX_AGE = 60
-
-
-def dashboard_cached(forum: Member, *, days: int = 14) -> Dashboard:
-    """:func:`dashboard`, its pool counts reused for up to DASHBOARD_MAX_AGE seconds.
-
-    Counting 100,000 objects under the sharing policy takes the database seconds, too long
-    for every view of a page analysts keep open. The cache key holds the triage table's
-    last change, so an analyst's own moves show at once; new publications show within a
-    minute. Deliveries and subscriptions are always read fresh.
-    """
-    last_move = Triage.objects.aggregate(at=Max("updated_at"), n=Count("pk"))
-    moved = last_move["at"].timestamp() if last_move["at"] else 0
-    key = f"console:dashboard:{forum.pk}:{days}:{moved}:{last_move['n']}"
-    pool: Dashboard | None = cache.get(key)
-    if pool is None:
-        pool = dashboard(forum, days=days)
-        cache.set(key, pool, DASHBOARD_MAX_AGE)
-    pool.subscriptions = subscriptions_health()
-    pool.deliveries_by_state = _deliveries_by_state()
-    pool.recent_failures = _recent_failures()
-    return pool
 
 
 def _deliveries_by_state() -> dict[str, int]:
@@ -492,63 +601,11 @@ def _recent_failures() -> list[DeliveryAttempt]:
     )
 
 
-def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> Dashboard:
-    """The numbers behind the dashboard's charts, counted by the database.
-
-    One grouped query over the newest version of each queued object gives the kinds, the
-    triage states, the indicators and how many of them another lab corroborates (an
-    indicator with the same pattern from another lab, or another lab's sighting); only the
-    handful of top corroborated objects are read as rows.
-    """
-    now = now or timezone.now()
-    since = (now - timedelta(days=days - 1)).date()
-    day_list = [since + timedelta(days=n) for n in range(days)]
-    visible = visible_objects(forum)
-    queued = visible.filter(type__in=QUEUE_TYPES)
-
-    per_day = (
-        queued.filter(received_at__date__gte=since)
-        .annotate(day=TruncDate("received_at"))
-        .values_list("publisher__name", "day")
-        .annotate(n=Count("pk"))
-    )
-    published: dict[str, list[int]] = defaultdict(lambda: [0] * days)
-    for lab, day, count in per_day:
-        published[lab][(day - since).days] += count
-
-    latest = queued.latest_versions()
-    # Both subqueries are uncorrelated: each is computed once and hashed, so the grouped
-    # count below stays one pass over the queue however many objects it holds. Triage
-    # states are counted apart, below, so the pass does not look up every object's state.
-    corroborated = Q(type="indicator") & (
-        Q(pattern_text__in=search.shared_patterns(visible).values("shared_pattern"))
-        | Q(stix_id__in=search.sighted_by_other_labs(visible).values("sighted"))
-    )
-    groups = (
-        latest.alias(pattern_text=KT("data__pattern"))
-        .annotate(
-            kind=Case(When(type="sighting", then=Value("")), default=search.kind_expression())
-        )
-        .values_list("kind")
-        .annotate(
-            n=Count("pk"),
-            indicators=Count("pk", filter=Q(type="indicator")),
-            corroborated=Count("pk", filter=corroborated),
-        )
-        .order_by()
-    )
-    kinds: Counter[str] = Counter()
-    states: Counter[str] = Counter()
-    total = indicators = corroborated_count = 0
-    for kind, count, indicator_count, corroborated_in_group in groups:
-        if kind:
-            kinds[kind] += count
-        total += count
-        indicators += indicator_count
-        corroborated_count += corroborated_in_group
-    # From the triage side: a few rows, each checked against the queue through the indexes,
-    # rather than a triage lookup for every object in the pool. Objects without a row are new.
-    states.update(
+def _triage_states(forum: Member, total: int) -> list[tuple[str, int]]:
+    """Objects per triage state, counted now: from the triage side, a few rows each checked
+    against the queue through the indexes. Objects without a row are new."""
+    latest = _queued_latest(visible_objects(forum))
+    states: Counter[str] = Counter(
         dict(
             Triage.objects.filter(stix_id__in=latest.values("stix_id"))
             .values_list("state")
@@ -556,24 +613,24 @@ def dashboard(forum: Member, *, days: int = 14, now: datetime | None = None) -> 
             .values_list("state", "n")
         )
     )
-    states[TriageState.NEW] += total - sum(states.values())
+    states[TriageState.NEW] += max(total - sum(states.values()), 0)
+    return [(state.label, states.get(state.value, 0)) for state in TriageState]
 
+
+def dashboard(forum: Member, counted: PoolCount) -> Dashboard:
+    """The dashboard: the pool's numbers as last counted, the triage states, the top
+    corroborated indicators and the deliveries as they are now."""
+    pool = PoolCounts.from_json(counted.counts)
     return Dashboard(
-        days=day_list,
-        labs=sorted(published),
-        published=dict(published),
-        kinds=kinds.most_common(),
-        states=[(state.label, states.get(state.value, 0)) for state in TriageState],
-        indicators=indicators,
-        corroborated=corroborated_count,
+        pool=pool,
+        counted_at=counted.counted_at,
+        states=_triage_states(forum, pool.total),
         top_corroborated=[
-            (obj, object_summary(obj.data), labs)
-            for obj, labs in _top_corroborated(forum, latest, visible, 8)
+            (obj, object_summary(obj.data), labs) for obj, labs in _top_corroborated(forum, 8)
         ],
         subscriptions=subscriptions_health(),
         deliveries_by_state=_deliveries_by_state(),
         recent_failures=_recent_failures(),
-        counted_at=now,
     )
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from exchange.console import charts, forms, search, selectors
 from exchange.console.auth import ConsoleAuthenticationForm, console_view
 from exchange.console.readable import KIND_LABELS
-from exchange.console.services import access, forum_objects, triage
+from exchange.console.services import access, forum_objects, pool_counts, triage
 from exchange.fanout.models import Delivery
 from members import services as member_services
 from members.choices import TokenScope
@@ -136,10 +137,22 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
 
     @cached_property
     def count(self) -> int:
-        objects = cast(QuerySet[Any], self.object_list)
+        # Unordered: the count does not depend on the sort, and without an ORDER BY the
+        # database stops at the limit instead of sorting the whole pool first.
+        objects = cast(QuerySet[Any], self.object_list).order_by()
         counted = len(objects[: self.limit + 1].values_list("pk", flat=True))
         self.capped = counted > self.limit
         return min(counted, self.limit)
+
+    def page(self, number: Any) -> Page:  # type: ignore[type-arg]
+        """The page's primary keys first, then its rows: a sort over the pool then carries
+        each object's key and id, not its whole JSON, which would spill to disk."""
+        page = super().page(number)
+        keys = list(cast(QuerySet[Any], page.object_list).values_list("pk", flat=True))
+        objects = cast(QuerySet[Any], self.object_list).order_by()
+        found = objects.in_bulk(keys)
+        page.object_list = [found[key] for key in keys if key in found]
+        return page
 
 
 @console_view()
@@ -147,6 +160,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     forum = selectors.forum_member()
     form = forms.QueueFilterForm(request.GET or None)
     filters = form.filters()
+    if search.sort_key(filters.sort)[0] == "corroboration":
+        pool_counts.pool_counted_for_page()  # the sort reads the last count
     paginator = CappedPaginator(
         selectors.queue_objects(forum, filters), QUEUE_PAGE_SIZE, page=request.GET.get("page")
     )
@@ -479,7 +494,7 @@ def bulk(request: HttpRequest) -> HttpResponseBase:
 
 @console_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    data = selectors.dashboard_cached(selectors.forum_member())
+    data = selectors.dashboard(selectors.forum_member(), pool_counts.pool_counted_for_page())
     series = {lab: data.published[lab] for lab in data.labs}
     lags = [
         (str(row["subscription"].name), float(row["lag_seconds"])) for row in data.subscriptions
@@ -489,6 +504,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "console/dashboard.html",
         {
             "data": data,
+            "count_seconds": settings.CONSOLE_COUNT_SECONDS,
             "legend": [(lab, charts.colour(i)) for i, lab in enumerate(data.labs)],
             "per_day": charts.stacked_bars(
                 data.days,

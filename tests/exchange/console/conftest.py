@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -51,12 +50,6 @@ def last_event(action: str) -> AuditEvent:
     event = AuditEvent.objects.filter(action=action).first()
     assert event is not None, f"no {action} event"
     return event
-
-
-@pytest.fixture(autouse=True)
-def _fresh_dashboard() -> None:
-    """The dashboard's counts are cached for a minute: no test sees another's."""
-    cache.clear()
 
 
 @pytest.fixture

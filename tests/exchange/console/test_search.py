@@ -10,6 +10,7 @@ import pytest
 
 from exchange.console.search import SORT_KEYS, as_network, sort_key
 from exchange.console.selectors import QueueFilters, forum_member, queue_objects
+from exchange.console.services.pool_counts import pool_count
 from members.models import Member
 from signatures.sdk import indicators
 from tests import stix_samples
@@ -17,6 +18,7 @@ from tests.exchange.console.conftest import publish
 
 
 def queued(**filters: object) -> list[str]:
+    pool_count()  # the corroboration sort reads the last count
     return [obj.stix_id for obj in queue_objects(forum_member(), QueueFilters(**filters))]  # type: ignore[arg-type]
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
+from django.utils import timezone
 
 from exchange.console.models import Triage
+from exchange.console.services.pool_counts import pool_count_if_due
 from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
 from members.models import AuditEvent, KeyState, Member, SigningKey
 from signatures.sdk.constants import TLP2_AMBER, TLP2_EXTENSION_ID
@@ -393,7 +396,7 @@ def test_it_counts_the_queue_only_ten_pages_ahead(
     assert [row.obj.stix_id for row in last.context["rows"]] == [slice_ids["prompt"]]
 
 
-def test_it_reuses_the_dashboards_counts_until_a_triage_move(
+def test_it_counts_a_small_pool_again_as_soon_as_it_changes(
     analyst_client: Client, slice_ids: dict[str, str], lab_a: Member
 ) -> None:
     assert analyst_client.get("/console/dashboard/").context["data"].indicators == 4
@@ -403,11 +406,30 @@ def test_it_reuses_the_dashboards_counts_until_a_triage_move(
             lab_a.identity_id, id="indicator--0f0f0f0f-0000-4000-8000-000000000003"
         ),
     )
-    # Counted a moment ago: a new publication shows within the minute, not at once.
-    assert analyst_client.get("/console/dashboard/").context["data"].indicators == 4
+    assert analyst_client.get("/console/dashboard/").context["data"].indicators == 5
+
+
+@override_settings(CONSOLE_COUNT_INLINE_SECONDS=-1)
+def test_it_shows_a_large_pools_last_count_with_current_triage_states(
+    analyst_client: Client, slice_ids: dict[str, str], lab_a: Member
+) -> None:
+    """A pool too large to count in a request (here: any) keeps its last count until the
+    worker recounts; triage states are always current."""
+    first = analyst_client.get("/console/dashboard/").context["data"]
+    assert first.indicators == 4
+    publish(
+        lab_a,
+        stix_samples.ip_range_indicator(
+            lab_a.identity_id, id="indicator--0f0f0f0f-0000-4000-8000-000000000003"
+        ),
+    )
     analyst_client.post(f"/console/objects/{slice_ids['prompt']}/review/")
     data = analyst_client.get("/console/dashboard/").context["data"]
-    assert data.indicators == 5 and dict(data.states)["Under review"] == 1
+    assert (data.indicators, data.counted_at) == (4, first.counted_at)
+    assert dict(data.states)["Under review"] == 1
+    # Past the wait after the last count (four times its duration).
+    assert pool_count_if_due(now=timezone.now() + timedelta(minutes=1))
+    assert analyst_client.get("/console/dashboard/").context["data"].indicators == 5
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "-5", "x", "1" * 5000])
