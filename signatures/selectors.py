@@ -71,7 +71,7 @@ def collections_visible_to(
 
 
 def entries_visible_to(
-    member: Member, entries: QuerySet[CollectionEntry]
+    member: Member, entries: QuerySet[CollectionEntry], *, allowed_set_listed: bool = True
 ) -> QuerySet[CollectionEntry]:
     """Narrow collection entries to those ``member`` may be served.
 
@@ -89,14 +89,18 @@ def entries_visible_to(
     if member.kind == MemberKind.FORUM:
         strict_reader = Q()
     else:
-        # Evaluated here, a short list: as a subquery its cost is charged to every row and
-        # steers PostgreSQL away from the ordered index scan that keyset pages rely on.
-        allowed_by = list(
-            Member.objects.filter(amber_strict_recipients=member).values_list(
-                "identity_id", flat=True
+        allowed_by = Member.objects.filter(amber_strict_recipients=member).values("identity_id")
+        # Listed (read here, a short list) by default: as a subquery its cost is charged to
+        # every row and steers PostgreSQL away from the ordered index scan that keyset pages
+        # rely on. A query compiled once for many requests (exchange/taxii/statements.py)
+        # must not read anything while it is built, and keeps the subquery.
+        strict_reader = Q(
+            stix_object__created_by_ref__in=(
+                list(allowed_by.values_list("identity_id", flat=True))
+                if allowed_set_listed
+                else allowed_by
             )
         )
-        strict_reader = Q(stix_object__created_by_ref__in=allowed_by)
     if member.kind == MemberKind.PARTNER:
         # A subquery inside the OR is evaluated once (hashed); a join to the collection
         # would be made for every entry served.

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any, Final, cast
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.http import QueryDict
 from django_stubs_ext import WithAnnotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -25,7 +26,7 @@ from exchange.api.pagination import Page
 from exchange.api.schema import JsonObjectSchema
 from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
-from exchange.taxii.pagination import entries_page
+from exchange.taxii.pagination import ENTRY_KEYSET, entries_page
 from exchange.taxii.statements import Statement
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
@@ -42,6 +43,31 @@ def _visible_collection(
 
 #: The collection a request names, with the caller's can_read / can_write (one query).
 VISIBLE_COLLECTION: Final = Statement(Collection, _visible_collection)
+
+
+def _object_entries(
+    kind: str,
+    supported: tuple[str, ...],
+    field: str,
+    *,
+    member_pk: int,
+    identity_id: str,
+    collection_pk: uuid.UUID,
+    object_id: str,
+) -> QuerySet[CollectionEntry]:
+    """The first two entries of one object that a GET without parameters serves, with
+    ``field`` as ``served``: the same selector and filter as the ORM path."""
+    member = Member(pk=member_pk, kind=kind, identity_id=identity_id)
+    entries = CollectionEntry.objects.filter(collection_id=collection_pk, stix_id=object_id)
+    visible = entries_visible_to(member, entries, allowed_set_listed=False)
+    selected = EntryFilter.from_query(QueryDict(), supported=supported).apply(visible)
+    return (
+        selected.annotate(served=F(field)).only("pk", "date_added").order_by(*ENTRY_KEYSET.names)
+    )[:2]
+
+
+#: An object's entries as a GET without parameters selects them (sections 5.6 and 5.8).
+OBJECT_ENTRIES: Final = Statement(CollectionEntry, _object_entries)
 
 
 def object_not_found(object_id: str) -> exceptions.NotFound:
@@ -133,6 +159,21 @@ class TaxiiView(APIView):
         whose versions the filters all exclude is an empty page, not an error.
         """
         collection = self.collection_to_read(request, api_root, collection_id)
+        if not request.query_params and isinstance(field, str):
+            # The usual request, compiled once: one entry is a whole page. Anything else
+            # (none, or more than one) takes the ORM path below, which says which it is.
+            member = self.member(request)
+            found = OBJECT_ENTRIES.run(
+                (member.kind, tuple(sorted(supported)), field),
+                member_pk=member.pk,
+                identity_id=member.identity_id,
+                collection_pk=collection.pk,
+                object_id=object_id,
+            )
+            if len(found) == 1:
+                entry = found[0]
+                served = entry.served  # type: ignore[attr-defined]  # the builder's annotation
+                return Page([(entry.date_added, entry.pk, served)], False, None)
         visible = self.entries(request, collection).filter(stix_id=object_id)
         entries = EntryFilter.from_query(request.query_params, supported=supported).apply(visible)
         page = entries_page(entries, request.query_params, field)

@@ -141,3 +141,27 @@ def test_it_applies_the_policy_to_every_read_endpoint(
     manifest = taxii.get(collection_url(policy, "manifest/")).json()["objects"]
     assert red_id not in {record["id"] for record in manifest}
     assert len(manifest) == len(OPEN)
+
+
+def test_a_plain_get_of_each_object_serves_exactly_what_the_poll_serves(
+    policy: Collection,
+    served: Callable[[Member], set[str]],
+    taxii_for: Callable[..., Taxii],
+    lab_a: Member,
+    lab_b: Member,
+    lab_c: Member,
+    partner: Member,
+    forum: Member,
+) -> None:
+    """A GET without parameters runs a query compiled once per member kind (the AMBER+STRICT
+    allowed set as a subquery, not a list); it must decide exactly as the poll does."""
+    for member in (lab_a, lab_b, lab_c, partner, forum):
+        taxii = taxii_for(member)
+        got = set()
+        for n in range(len(MARKINGS)):
+            response = taxii.get(collection_url(policy, f"objects/{indicator('', n)['id']}/"))
+            assert response.status_code in (200, 404), response.content
+            if response.status_code == 200:
+                [obj] = response.json()["objects"]
+                got.add(obj["name"])
+        assert got == served(member), member
