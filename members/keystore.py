@@ -14,6 +14,7 @@ import binascii
 import os
 import threading
 from functools import cache
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,9 +22,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 
 from members.choices import MemberKind
 from members.models import KeyState, Member, SigningKey
+from members.statements import Statement
 from signatures.sdk import jss
 
 #: Format byte in front of every sealed seed, so the scheme can change without guessing.
@@ -98,6 +101,22 @@ def custodial_signer(member: Member) -> jss.Signer | None:
     return jss.Signer(unseal(key.encrypted_private_key, kid=key.kid), signee=member.identity_id)
 
 
+def _forum_active_key() -> QuerySet[SigningKey]:
+    return (
+        SigningKey.objects.filter(
+            member__kind=MemberKind.FORUM,
+            custodial=True,
+            state=KeyState.ACTIVE,
+            encrypted_private_key__isnull=False,
+        )
+        .order_by("-valid_from", "-pk")
+        .only("pk", "kid")[:1]
+    )
+
+
+#: Checked on every signed response: compiled once.
+FORUM_ACTIVE_KEY: Final = Statement(SigningKey, _forum_active_key)
+
 _forum_signer: jss.Signer | None = None
 _forum_lock = threading.Lock()
 
@@ -110,17 +129,7 @@ def forum_signer() -> jss.Signer | None:
     revocation made by any process takes effect on the next response.
     """
     global _forum_signer
-    current = (
-        SigningKey.objects.filter(
-            member__kind=MemberKind.FORUM,
-            custodial=True,
-            state=KeyState.ACTIVE,
-            encrypted_private_key__isnull=False,
-        )
-        .order_by("-valid_from", "-pk")
-        .values_list("kid", flat=True)
-        .first()
-    )
+    current = next((key.kid for key in FORUM_ACTIVE_KEY.run(())), None)
     with _forum_lock:
         if current is None:
             _forum_signer = None

@@ -92,7 +92,7 @@ def entries_visible_to(
         allowed_by = Member.objects.filter(amber_strict_recipients=member).values("identity_id")
         # Listed (read here, a short list) by default: as a subquery its cost is charged to
         # every row and steers PostgreSQL away from the ordered index scan that keyset pages
-        # rely on. A query compiled once for many requests (exchange/taxii/statements.py)
+        # rely on. A query compiled once for many requests (members/statements.py)
         # must not read anything while it is built, and keeps the subquery.
         strict_reader = Q(
             stix_object__created_by_ref__in=(

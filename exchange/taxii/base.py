@@ -27,9 +27,9 @@ from exchange.api.schema import JsonObjectSchema
 from exchange.taxii.filters import EntryFilter
 from exchange.taxii.media import TaxiiContentNegotiation, TaxiiParser, TaxiiRenderer
 from exchange.taxii.pagination import ENTRY_KEYSET, entries_page
-from exchange.taxii.statements import Statement
 from members.models import Member
 from members.permissions import ReadOrPublishByMethod
+from members.statements import Statement
 from signatures.models import Collection, CollectionEntry
 from signatures.selectors import CollectionPermissions, collections_visible_to, entries_visible_to
 

@@ -8,7 +8,7 @@ import pytest
 from django.db.models import QuerySet
 
 from exchange.taxii.base import VISIBLE_COLLECTION
-from exchange.taxii.statements import Statement, StatementUnsafe
+from members.statements import Statement, StatementUnsafe
 from members.models import Member
 from signatures.models import Collection
 from signatures.selectors import collections_visible_to
