@@ -8,8 +8,8 @@ import pytest
 from django.db.models import QuerySet
 
 from exchange.taxii.base import VISIBLE_COLLECTION
-from members.statements import Statement, StatementUnsafe
 from members.models import Member
+from members.statements import Statement, StatementUnsafe
 from signatures.models import Collection
 from signatures.selectors import collections_visible_to
 from signatures.services import collection_create
