@@ -121,7 +121,8 @@ class SubscriptionDetailView(APIView):
         fields: dict[str, Any] = dict(serializer.validated_data)
         for fixed in ("owner", "channel"):
             if fixed in fields and fields.pop(fixed) != getattr(subscription, fixed):
-                raise exceptions.ValidationError({fixed: "Fixed at creation."})
+                detail: dict[str, str] = {fixed: "Fixed at creation."}
+                raise exceptions.ValidationError(detail)
         try:
             services.subscription_update(
                 subscription=subscription, actor_member=_caller(request), **fields
