@@ -118,6 +118,9 @@ class PoolCount(models.Model):
     pool_mark = models.CharField(max_length=200)
     #: ``selectors.PoolCounts`` as JSON.
     counts = models.JSONField()
+    #: Set while a counter is counting, so that no other starts; a counter that died frees
+    #: it when it passes.
+    counting_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"pool counted at {self.counted_at:%Y-%m-%d %H:%M:%S}"

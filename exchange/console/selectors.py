@@ -420,6 +420,10 @@ class PoolCounts:
         }
 
     @classmethod
+    def uncounted(cls, days: list[date]) -> PoolCounts:
+        return cls(days=days, published={}, kinds=[], total=0, indicators=0, corroborated=0)
+
+    @classmethod
     def from_json(cls, counts: Mapping[str, Any]) -> PoolCounts:
         return cls(
             days=[date.fromisoformat(day) for day in counts["days"]],
@@ -434,7 +438,8 @@ class PoolCounts:
 @dataclass(slots=True)
 class Dashboard:
     pool: PoolCounts
-    counted_at: datetime
+    #: None until the pool is first counted.
+    counted_at: datetime | None
     states: list[tuple[str, int]]
     top_corroborated: list[tuple[StixObject, str, list[str]]]
     subscriptions: list[dict[str, Any]]
@@ -517,13 +522,24 @@ def corroborated_objects(forum: Member) -> dict[str, tuple[str, int]]:
     return found
 
 
+#: Days the dashboard's per-day chart shows.
+DASHBOARD_DAYS = 14
+
+
+def dashboard_days(now: datetime, days: int = DASHBOARD_DAYS) -> list[date]:
+    """The days the per-day chart shows, ending today."""
+    since = (now - timedelta(days=days - 1)).date()
+    return [since + timedelta(days=n) for n in range(days)]
+
+
 def pool_counts(
     forum: Member, corroborated: Mapping[str, tuple[str, int]], *, days: int, now: datetime
 ) -> PoolCounts:
     """The dashboard's pool numbers, counted by the database: objects published per lab and
     day, and one grouped pass over the newest version of each queued object for the kinds
     and the indicators."""
-    since = (now - timedelta(days=days - 1)).date()
+    chart_days = dashboard_days(now, days)
+    since = chart_days[0]
     visible = visible_objects(forum)
     per_day = (
         visible.filter(type__in=QUEUE_TYPES, received_at__date__gte=since)
@@ -552,7 +568,7 @@ def pool_counts(
         total += count
         indicators += indicator_count
     return PoolCounts(
-        days=[since + timedelta(days=n) for n in range(days)],
+        days=chart_days,
         published=dict(published),
         kinds=kinds.most_common(),
         total=total,
@@ -617,13 +633,18 @@ def _triage_states(forum: Member, total: int) -> list[tuple[str, int]]:
     return [(state.label, states.get(state.value, 0)) for state in TriageState]
 
 
-def dashboard(forum: Member, counted: PoolCount) -> Dashboard:
-    """The dashboard: the pool's numbers as last counted, the triage states, the top
-    corroborated indicators and the deliveries as they are now."""
-    pool = PoolCounts.from_json(counted.counts)
+def dashboard(forum: Member, counted: PoolCount | None, *, now: datetime) -> Dashboard:
+    """The dashboard: the pool's numbers as last counted (zeros before the first count),
+    the triage states, the top corroborated indicators and the deliveries as they are
+    now."""
+    pool = (
+        PoolCounts.from_json(counted.counts)
+        if counted is not None
+        else PoolCounts.uncounted(dashboard_days(now))
+    )
     return Dashboard(
         pool=pool,
-        counted_at=counted.counted_at,
+        counted_at=counted.counted_at if counted is not None else None,
         states=_triage_states(forum, pool.total),
         top_corroborated=[
             (obj, object_summary(obj.data), labs) for obj, labs in _top_corroborated(forum, 8)

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -494,7 +495,9 @@ def bulk(request: HttpRequest) -> HttpResponseBase:
 
 @console_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    data = selectors.dashboard(selectors.forum_member(), pool_counts.pool_counted_for_page())
+    data = selectors.dashboard(
+        selectors.forum_member(), pool_counts.pool_counted_for_page(), now=timezone.now()
+    )
     series = {lab: data.published[lab] for lab in data.labs}
     lags = [
         (str(row["subscription"].name), float(row["lag_seconds"])) for row in data.subscriptions

@@ -145,6 +145,7 @@ def collection_entries_remove(
     Only a writer of the collection may, and only for objects it created or published,
     except the Forum, which moderates every collection. The stored versions stay (they may
     be in other collections, and (id, modified) stays taken); republishing one adds it back.
+    A removal is audited: it takes objects out of every reader's feed.
     """
     if not collection_can_write(member, collection):
         raise PublishForbidden(f"You may not write to the collection {collection.id}.")
@@ -167,7 +168,15 @@ def collection_entries_remove(
                 f"Only the creator of {', '.join(foreign)} or the Forum may delete it."
             )
     CollectionEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()
-    entry_flags_settle(locked, {row[1] for row in rows})
+    removed_ids = {row[1] for row in rows}
+    entry_flags_settle(locked, removed_ids)
+    if rows:
+        audit_record(
+            action="collection-entries-remove",
+            target=str(locked.pk),
+            actor_member=member,
+            after={"objects": sorted(removed_ids), "versions": len(rows)},
+        )
     return len(rows)
 
 

@@ -18,6 +18,7 @@ class Migration(migrations.Migration):
                 ('duration', models.FloatField(default=0.0)),
                 ('pool_mark', models.CharField(max_length=200)),
                 ('counts', models.JSONField()),
+                ('counting_until', models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(

@@ -15,6 +15,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from exchange.console.models import Triage
+from exchange.console.services import pool_counts
 from exchange.console.services.pool_counts import pool_count_if_due
 from exchange.fanout.models import Channel, Delivery, DeliveryState, Subscription
 from members.models import AuditEvent, KeyState, Member, SigningKey
@@ -430,6 +431,19 @@ def test_it_shows_a_large_pools_last_count_with_current_triage_states(
     # Past the wait after the last count (four times its duration).
     assert pool_count_if_due(now=timezone.now() + timedelta(minutes=1))
     assert analyst_client.get("/console/dashboard/").context["data"].indicators == 5
+
+
+def test_the_dashboard_says_so_while_a_large_pool_waits_for_its_first_count(
+    analyst_client: Client, slice_ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool_counts, "INLINE_FIRST_COUNT_OBJECTS", 3)
+    analyst_client.post(f"/console/objects/{slice_ids['range']}/release/")
+    response = analyst_client.get("/console/dashboard/")
+    data = response.context["data"]
+    assert (data.counted_at, data.indicators, data.labs) == (None, 0, [])
+    assert len(data.days) == 14
+    assert dict(data.states)["Released to partners"] == 1  # counted now, not by the worker
+    assert "the pool is not counted yet" in response.content.decode()
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "-5", "x", "1" * 5000])

@@ -77,8 +77,17 @@ def test_it_lets_only_the_creator_or_the_forum_remove_an_object(
 
     with pytest.raises(PublishForbidden, match="Only the creator"):
         collection_entries_remove(member=lab_b, collection=shared, entries=entries)
+    assert not AuditEvent.objects.filter(action="collection-entries-remove").exists()
     shared.writers.add(forum)
+    indicator_id = entries.get().stix_id
     assert collection_entries_remove(member=forum, collection=shared, entries=entries) == 1
+
+    removal = AuditEvent.objects.get(action="collection-entries-remove")
+    assert (removal.target, removal.actor_member) == (str(shared.pk), forum)
+    assert removal.after == {"objects": [indicator_id], "versions": 1}
+    # Removing nothing changes nothing, and so records nothing.
+    assert collection_entries_remove(member=forum, collection=shared, entries=entries) == 0
+    assert AuditEvent.objects.filter(action="collection-entries-remove").count() == 1
 
 
 def test_it_audits_a_creation_and_a_grant_with_their_actor(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -16,6 +17,7 @@ from exchange.console.selectors import (
     forum_member,
     visible_objects,
 )
+from exchange.console.services import pool_counts
 from exchange.console.services.pool_counts import (
     pool_count,
     pool_count_if_due,
@@ -27,6 +29,11 @@ from tests import stix_samples
 from tests.exchange.console.conftest import publish
 
 pytestmark = pytest.mark.django_db
+
+
+def counted(kept_count: PoolCount | None) -> PoolCount:
+    assert kept_count is not None
+    return kept_count
 
 
 def kept() -> dict[str, int]:
@@ -91,7 +98,7 @@ def test_it_never_counts_what_the_forum_may_not_read(
 def test_it_counts_again_only_when_the_pool_changed_and_the_wait_is_over(
     slice_ids: dict[str, str], lab_a: Member
 ) -> None:
-    first = pool_count()
+    first = counted(pool_count())
     assert not pool_count_if_due()
     publish(
         lab_a,
@@ -106,12 +113,56 @@ def test_it_counts_again_only_when_the_pool_changed_and_the_wait_is_over(
 def test_a_page_counts_a_small_stale_pool_and_leaves_a_large_one_to_the_worker(
     slice_ids: dict[str, str], lab_a: Member
 ) -> None:
-    first = pool_counted_for_page()
-    assert pool_counted_for_page().counted_at == first.counted_at  # unchanged: kept
+    first = counted(pool_counted_for_page())
+    assert counted(pool_counted_for_page()).counted_at == first.counted_at  # unchanged: kept
     publish(
         lab_a,
         stix_samples.ip_range_indicator(lab_a.identity_id, id=f"indicator--{uuid.uuid4()}"),
     )
     with override_settings(CONSOLE_COUNT_INLINE_SECONDS=-1):
-        assert pool_counted_for_page().counts["indicators"] == 4
-    assert pool_counted_for_page().counts["indicators"] == 5
+        assert counted(pool_counted_for_page()).counts["indicators"] == 4
+    assert counted(pool_counted_for_page()).counts["indicators"] == 5
+
+
+def test_a_page_leaves_the_first_count_of_a_large_pool_to_the_worker(
+    slice_ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool_counts, "INLINE_FIRST_COUNT_OBJECTS", 3)
+    assert pool_counted_for_page() is None
+    assert not PoolCount.objects.exclude(pool_mark="").exists()
+    assert pool_count_if_due()
+    assert counted(pool_counted_for_page()).counts["indicators"] == 4
+
+
+def test_one_counter_at_a_time_and_a_claim_lapses(slice_ids: dict[str, str], lab_a: Member) -> None:
+    first = counted(pool_count())
+    publish(
+        lab_a,
+        stix_samples.ip_range_indicator(lab_a.identity_id, id=f"indicator--{uuid.uuid4()}"),
+    )
+    # Another counter is counting: whoever comes now reads the last count and counts nothing.
+    claimed_until = first.counted_at + timedelta(minutes=1)
+    PoolCount.objects.update(counting_until=claimed_until)
+    during = counted(pool_count(now=first.counted_at + timedelta(seconds=1)))
+    assert (during.counted_at, during.counts["indicators"]) == (first.counted_at, 4)
+    assert not pool_count_if_due(now=first.counted_at + timedelta(seconds=2))
+    # The counter died: once its claim lapses, the next count goes ahead and frees it.
+    after = counted(pool_count(now=claimed_until + timedelta(seconds=1)))
+    assert after.counts["indicators"] == 5
+    assert PoolCount.objects.get().counting_until is None
+
+
+def test_a_failed_count_keeps_the_last_one_and_frees_the_claim(
+    slice_ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = counted(pool_count())
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(pool_counts.selectors, "pool_counts", failing)
+    with pytest.raises(RuntimeError):
+        pool_count()
+    row = PoolCount.objects.get()
+    assert (row.counted_at, row.counting_until) == (first.counted_at, None)
+    assert kept() == counted_afresh()
