@@ -38,10 +38,10 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Lower
-from django.db.models.lookups import Contains
+from django.db.models.lookups import Regex
 
 from exchange.console.models import CorroborationCount, Triage, TriageState
-from exchange.console.readable import KIND_TYPES
+from exchange.console.readable import KIND_TYPES, kind_pattern_regex
 from members.models import Member
 from signatures.choices import TlpLevel, tlp_rank
 from signatures.models import StixObject
@@ -191,27 +191,30 @@ def search(objects: QuerySet[StixObject], text: str) -> QuerySet[StixObject]:
 # --- sort keys --------------------------------------------------------------------------------
 
 
+def _of_kind_types(kind: str) -> Q:
+    """Observables of one of a kind's types, or indicators whose pattern compares one."""
+    # Django gives SQLite a REGEXP function backed by Python's re; PostgreSQL's ~ reads
+    # the same plain expression alike, so both match exactly what readable.kind_of does.
+    compares = Regex(KT("data__pattern"), kind_pattern_regex(kind))
+    return Q(type__in=KIND_TYPES[kind]) | (Q(type="indicator") & Q(compares))
+
+
 def kind_q(kind: str) -> Q:
-    """Objects of a signature kind: observables of its types, or indicators whose pattern
-    compares one of them (``type:`` is how a pattern's object path starts)."""
-    if kind == "other":
-        known = Q()
-        for name in KIND_TYPES:
-            known |= kind_q(name)
-        return ~known
-    types = KIND_TYPES[kind]
-    # Case-sensitive, as readable.kind_of reads types: STIX object types are lower case.
-    mentions = Q()
-    for object_type in types:
-        mentions |= Q(Contains(KT("data__pattern"), f"{object_type}:"))
-    return Q(type__in=types) | (Q(type="indicator") & mentions)
+    """Objects of a signature kind, as ``readable.kind_of`` reads it: of the kind's types
+    and of no kind before it in KIND_TYPES' order ("other": of none)."""
+    kinds = list(KIND_TYPES)
+    earlier = kinds if kind == "other" else kinds[: kinds.index(kind)]
+    chosen = Q() if kind == "other" else _of_kind_types(kind)
+    for name in earlier:
+        chosen &= ~_of_kind_types(name)
+    return chosen
 
 
 def kind_expression() -> Case:
-    """The kind as a column. An indicator comparing several kinds gets the first in
-    KIND_TYPES' order (``kind_of`` takes the first its pattern names)."""
+    """The kind as a column: an indicator comparing several kinds gets the first in
+    KIND_TYPES' order, as in ``readable.kind_of``."""
     return Case(
-        *(When(kind_q(kind), then=Value(kind)) for kind in KIND_TYPES),
+        *(When(_of_kind_types(kind), then=Value(kind)) for kind in KIND_TYPES),
         default=Value("other"),
     )
 

@@ -9,7 +9,6 @@ from exchange.console.readable import (
     kind_of,
     object_summary,
     pattern_summary,
-    pattern_types,
     version_diff,
 )
 from signatures.sdk import indicators
@@ -64,9 +63,23 @@ def test_it_derives_the_kind_from_the_pattern_types(obj: dict[str, str], kind: s
     assert kind_of(obj) == kind
 
 
-def test_it_lists_pattern_types_in_order() -> None:
-    pattern = "[prompt-pattern:simhash64 = 'x'] FOLLOWEDBY [ipv4-addr:value = '192.0.2.1']"
-    assert pattern_types(pattern) == ["prompt-pattern", "ipv4-addr"]
+@pytest.mark.parametrize(
+    ("pattern", "kind"),
+    [
+        # Several kinds: the first in KIND_TYPES' order, wherever it stands in the pattern.
+        ("[payment-instrument:fingerprint = 'x'] AND [ipv4-addr:value = '192.0.2.1']", "network"),
+        ("[prompt-pattern:simhash64 = 'x'] FOLLOWEDBY [ipv4-addr:value = '192.0.2.1']", "prompt"),
+        # A type's name as the tail of another's is not that type.
+        ("[x-farm-url:value = 'x']", "other"),
+        ("[file:name = 'a' OR url:value = 'b']", "network"),
+        # Type names are lower case.
+        ("[IPV4-ADDR:value = '192.0.2.1']", "other"),
+    ],
+)
+def test_it_takes_an_indicators_kind_from_the_first_kind_its_pattern_compares(
+    pattern: str, kind: str
+) -> None:
+    assert kind_of({"type": "indicator", "pattern": pattern}) == kind
 
 
 def test_it_summarises_sightings_and_observables() -> None:

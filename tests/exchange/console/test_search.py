@@ -6,6 +6,8 @@ and the search-text function of migration 0003, with their indexes) alike.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from exchange.console.search import SORT_KEYS, as_network, sort_key
@@ -154,3 +156,40 @@ def test_it_sorts_only_by_the_whitelisted_keys() -> None:
         "state",
         "received",
     }
+
+
+TRICKY_PATTERNS = [
+    "[payment-instrument:fingerprint = 'ab'] AND [ipv4-addr:value = '192.0.2.1']",
+    "[x-farm-url:value = 'https://farm.example/']",
+    "[file:name = 'a.exe' OR url:value = 'https://farm.example/']",
+    "[file:name = 'ipv4-addr:value']",
+    "[prompt-pattern:simhash64 = 'ab'] FOLLOWEDBY [email-addr:value = 'a@example.org']",
+]
+
+
+def test_the_database_reads_kinds_as_the_rows_show_them(lab_a: Member) -> None:
+    """The kind filter, sort and dashboard counts (in SQL) and the row's label (in Python)
+    apply one rule, on SQLite and PostgreSQL alike."""
+    from exchange.console.readable import KIND_TYPES, kind_of
+    from exchange.console.search import kind_expression, kind_q
+    from exchange.console.selectors import visible_objects
+
+    for pattern in TRICKY_PATTERNS:
+        publish(
+            lab_a,
+            stix_samples.ip_range_indicator(
+                lab_a.identity_id, id=f"indicator--{uuid.uuid4()}", pattern=pattern
+            ),
+        )
+    pool = visible_objects(forum_member()).filter(type="indicator")
+    shown = {obj.stix_id: kind_of(obj.data) for obj in pool}
+    assert {shown[obj.stix_id] for obj in pool if obj.data["pattern"] in TRICKY_PATTERNS} == {
+        "network",
+        "other",
+        "prompt",
+    }
+    assert dict(pool.annotate(kind=kind_expression()).values_list("stix_id", "kind")) == shown
+    for kind in [*KIND_TYPES, "other"]:
+        assert set(pool.filter(kind_q(kind)).values_list("stix_id", flat=True)) == {
+            stix_id for stix_id, shown_kind in shown.items() if shown_kind == kind
+        }
