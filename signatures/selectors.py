@@ -8,9 +8,9 @@ read it over TAXII.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict, cast
+from typing import TypedDict, TypeVar, cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_stubs_ext import WithAnnotations
@@ -162,6 +162,17 @@ def _instant(text: str) -> str:
     return timestamp_parse(text, object_id="sighting", prop="first_seen").sortable
 
 
+#: Values per IN list: well under SQLite's 32,766 bound parameters, and short enough that
+#: PostgreSQL plans each list as the few index lookups it is.
+_IDS_PER_QUERY = 10_000
+_Value = TypeVar("_Value")
+
+
+def _batches(values: Sequence[_Value]) -> Iterator[Sequence[_Value]]:
+    for start in range(0, len(values), _IDS_PER_QUERY):
+        yield values[start : start + _IDS_PER_QUERY]
+
+
 def sightings_corroborating(
     member: Member, objects: Sequence[StixObject]
 ) -> dict[str, Corroboration]:
@@ -177,15 +188,20 @@ def sightings_corroborating(
     # Two steps: the sighting_of_ref index finds the few sightings, then the sharing policy
     # is asked about those rows only. In one query PostgreSQL cannot tell how few rows the
     # list of ids matches, and applies the policy to every entry of the pool first.
-    candidates = StixObject.objects.filter(
-        type="sighting", data__sighting_of_ref__in=list(publisher_of)
-    ).values_list("pk", flat=True)
+    candidates: list[int] = []
+    for ids in _batches(list(publisher_of)):
+        candidates += StixObject.objects.filter(
+            type="sighting", data__sighting_of_ref__in=ids
+        ).values_list("pk", flat=True)
     newest: dict[str, StixObject] = {}
-    for sighting in (
-        objects_visible_to(member)
-        .filter(pk__in=list(candidates))
+    sightings = (
+        sighting
+        for pks in _batches(candidates)
+        for sighting in objects_visible_to(member)
+        .filter(pk__in=pks)
         .only("stix_id", "version", "publisher", "created_by_ref", "data")
-    ):
+    )
+    for sighting in sightings:
         if sighting.publisher_id == publisher_of[sighting.data["sighting_of_ref"]]:
             continue
         held = newest.get(sighting.stix_id)

@@ -24,6 +24,7 @@ from exchange.console.services.pool_counts import (
     pool_counted_for_page,
 )
 from members.models import Member
+from signatures import selectors as signatures_selectors
 from signatures.sdk.constants import TLP2_BY_LEVEL
 from tests import stix_samples
 from tests.exchange.console.conftest import publish
@@ -166,3 +167,15 @@ def test_a_failed_count_keeps_the_last_one_and_frees_the_claim(
     row = PoolCount.objects.get()
     assert (row.counted_at, row.counting_until) == (first.counted_at, None)
     assert kept() == counted_afresh()
+
+
+def test_sightings_are_found_alike_in_batches_of_any_size(
+    slice_ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ids go to the database in batches (SQLite bounds the parameters of a query)."""
+    forum = forum_member()
+    latest = list(visible_objects(forum).filter(type__in=QUEUE_TYPES).latest_versions())
+    whole = signatures_selectors.sightings_corroborating(forum, latest)
+    assert whole[slice_ids["range"]].sightings == 1
+    monkeypatch.setattr(signatures_selectors, "_IDS_PER_QUERY", 1)
+    assert signatures_selectors.sightings_corroborating(forum, latest) == whole
