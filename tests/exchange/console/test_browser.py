@@ -275,11 +275,14 @@ def test_it_issues_a_token_shown_once_in_the_browser(
 
 def _sign_in(browser: Any, base: str, user: User, next_url: str = "/console/") -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{base}/console/login/?next={next_url}")
     browser.find_element(By.ID, "id_username").send_keys(user.username)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Until the post answers, a get() can race it and the redirect to next_url wins.
+    WebDriverWait(browser, 10).until(lambda driver: "/console/login/" not in driver.current_url)
 
 
 def test_it_searches_sorts_releases_in_bulk_and_retires_after_confirming(
