@@ -168,6 +168,14 @@ DATABASES = {
         conn_health_checks=envbool("DATABASE_CONN_HEALTH_CHECKS", "true"),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's own queries bind values on the client and are never prepared; this lets the
+    # hot read statements (members/statements.py) be prepared once per connection. Turn it
+    # off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+    # transaction mode).
+    DATABASES["default"]["OPTIONS"] = {
+        "prepare_threshold": 0 if envbool("DATABASE_PREPARED_STATEMENTS", "true") else None
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a generous timeout lets the web server and the worker
     # share the file without "database is locked" under a burst of publishes.

@@ -18,14 +18,17 @@ than run with what the first caller happened to have.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import RawQuerySet
+from django.db.models.sql.query import RawQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -104,6 +107,62 @@ def _same(form: Callable[[Any], Any], stand_in: Any, param: Any) -> bool:
     return type(formed) is type(param) and formed == param
 
 
+class _Preparing:
+    """A psycopg cursor with server-side binding that prepares what it runs."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self._cursor.execute(sql, params, prepare=True)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _PreparedQuery(RawQuery):
+    """On PostgreSQL, a statement is prepared once per connection and then only executed.
+
+    Planning is most of what these small lookups cost the database: at 1,000,000 objects
+    PostgreSQL plans an object's entries in about 5 ms and runs the plan in 0.4 ms. A
+    prepared statement is planned for its values a few times, then (when the plan does not
+    depend on them, as here) runs a plan kept with the connection. Django's own cursors
+    bind values on the client, which rules that out; this one binds on the server. It still
+    goes through Django's cursor wrapper, so that its errors and execute wrappers are as
+    any other query's, and it is logged where Django logs queries.
+    """
+
+    def clone(self, using: str) -> _PreparedQuery:
+        return _PreparedQuery(self.sql, using, params=self.params)
+
+    def _execute_query(self) -> None:
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            super()._execute_query()  # type: ignore[misc]  # not in the stubs
+            return
+        import psycopg  # only the PostgreSQL backend needs it
+
+        # As Django's own cursor() does: a persistent connection the server dropped (a
+        # failover) is replaced before the first query of a request, not failed.
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        self.cursor = connection.make_cursor(
+            _Preparing(psycopg.Cursor(connection.connection))  # type: ignore[arg-type]
+        )
+        started = time.monotonic()
+        self.cursor.execute(self.sql, self.params)
+        if connection.queries_logged:  # as Django's debug cursor logs, with the values in
+            connection.queries_log.append(
+                {
+                    "sql": cast(Any, connection.ops).compose_sql(self.sql, self.params),
+                    "time": f"{time.monotonic() - started:.3f}",
+                }
+            )
+
+
 class Statement(Generic[M]):
     """``build(*shape, **values)``, compiled once per shape; :meth:`run` answers model rows.
 
@@ -148,8 +207,10 @@ class Statement(Generic[M]):
         params = list(compiled.params)
         for slot in compiled.slots:
             params[slot.index] = slot.form(values[slot.name])
-        rows = RawQuerySet(compiled.sql, model=self.model, params=tuple(params), using=using)
-        return list(rows)
+        query = _PreparedQuery(compiled.sql, using, params=tuple(params))
+        return list(
+            RawQuerySet(compiled.sql, model=self.model, query=query, using=using)  # type: ignore[arg-type]
+        )
 
     def clear(self) -> None:
         with self._lock:

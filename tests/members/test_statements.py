@@ -112,3 +112,32 @@ def test_it_keeps_one_statement_per_shape(lab_a: Member, forum: Member) -> None:
     assert statement.run(("lab",), pk=lab_a.pk) == [lab_a]
     assert statement.run(("forum",), pk=forum.pk) == [forum]
     assert statement.run(("forum",), pk=lab_a.pk) == []
+
+
+def test_it_prepares_each_statement_once_per_connection_on_postgresql(
+    lab_a: Member, collections: dict[str, Collection]
+) -> None:
+    """PostgreSQL keeps the statement and its plan with the connection; the answers stay
+    the selector's, and the query is logged with its values as any other."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL prepares statements")
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ['%"signatures_collection"."partners_read_amber_strict"%'],
+            )
+            return int(cursor.fetchone()[0])
+
+    before = prepared()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            for collection in collections.values():
+                assert visible(lab_a, collection) == selected(lab_a, collection)
+    assert prepared() == before + 1
+    logged = [query["sql"] for query in queries.captured_queries]
+    assert any(collections["hidden"].pk.hex in sql for sql in logged)
