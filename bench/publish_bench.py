@@ -12,12 +12,13 @@ collections.
 Three tables:
 
 1. **One publisher** (REST ``POST /api/v1/objects/``): seconds and objects/s for fresh
-   objects and for a re-publish of the same bundle (every object "present", what a retrying
-   client costs), next to ``stix2.parse`` alone on the same objects (the reference library's
-   own parsing, with its pattern grammar, and nothing else: no schemas, no signing, no
-   storage). The bundle is built by the SDK in this process, which warms the pattern caches
-   the server shares with it; they are emptied before each publish, so that the server
-   parses every pattern as it would a lab's.
+   objects, for a re-publish of the same bundle (every object "present", what a retrying
+   client costs) and for an update (a new ``modified`` on every indicator, the observables
+   unchanged: a lab revising its signatures), next to ``stix2.parse`` alone on the same
+   objects (the reference library's own parsing, with its pattern grammar, and nothing
+   else: no schemas, no signing, no storage). The bundle is built by the SDK in this
+   process, which warms the pattern caches the server shares with it; they are emptied
+   before each publish, so that the server parses every pattern as it would a lab's.
 2. **Collection size** (``--sizes``): the fresh rate into a collection already holding N
    objects, loaded by COPY, to show that it does not depend on N.
 3. **Publishers in parallel** (``--publishers``): P processes, each its own lab, publishing
@@ -33,6 +34,7 @@ import multiprocessing
 import os
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -78,6 +80,17 @@ def bundle_of(size: int, creator: str) -> bytes:
     return orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
 
 
+def revised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same objects with a new version of every indicator (one second later)."""
+    later = []
+    for obj in objects:
+        if obj["type"] == "indicator":
+            modified = datetime.fromisoformat(obj["modified"]) + timedelta(seconds=1)
+            obj = {**obj, "modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+        later.append(obj)
+    return later
+
+
 def caches_empty() -> None:
     """Forget the patterns the SDK parsed while building the bundle in this process."""
     profile._pattern_errors.cache_clear()
@@ -103,10 +116,13 @@ def one_publisher(client: Client, lab: Member, size: int, rounds: int) -> list[f
         objects = bundle_objects(size, lab.identity_id)
         body = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
         parse_rate = size / stix2_parse_seconds(objects)
-        for label in ("fresh", "re-publish"):
+        updated = orjson.dumps(
+            {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": revised(objects)}
+        )
+        for label, sent in (("fresh", body), ("re-publish", body), ("update", updated)):
             caches_empty()
             started = time.perf_counter()
-            response = client.post("/api/v1/objects/", body, content_type="application/json")
+            response = client.post("/api/v1/objects/", sent, content_type="application/json")
             elapsed = time.perf_counter() - started
             report = response.json()
             if response.status_code != 200:

@@ -7,7 +7,7 @@ each collection strictly increasing ``date_added`` values in commit order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -281,7 +281,6 @@ class _StoredVersion:
     hidden_publisher: int | None
 
 
-@dataclass(slots=True)
 class _Lineages:
     """The stored versions of the ids in one publish request, as the ownership rules see them.
 
@@ -291,12 +290,16 @@ class _Lineages:
     some marking and language-content objects) are kept per publisher instead.
     """
 
-    member: Member
-    versions: list[_StoredVersion]
+    def __init__(self, member: Member, versions: Iterable[_StoredVersion]) -> None:
+        self.member = member
+        # By id: a request updating a thousand objects asks about each of them in turn.
+        self.versions: dict[str, list[_StoredVersion]] = {}
+        for row in versions:
+            self.versions.setdefault(row.stix_id, []).append(row)
 
     def own(self, stix_id: str, version: str) -> _StoredVersion | None:
-        for row in self.versions:
-            if (row.stix_id, row.version, row.publisher_id) == (stix_id, version, self.member.pk):
+        for row in self.versions.get(stix_id, ()):
+            if (row.version, row.publisher_id) == (version, self.member.pk):
                 return row
         return None
 
@@ -306,7 +309,7 @@ class _Lineages:
         The reasons for an id the member cannot read are returned as ``_NOT_YOURS``, the same
         text whoever holds it and however; the caller replaces it for readable ids.
         """
-        rows = [row for row in self.versions if row.stix_id == item.stix_id]
+        rows = self.versions.get(item.stix_id, [])
         own = [row for row in rows if row.publisher_id == self.member.pk]
         foreign = [row for row in rows if row.publisher_id != self.member.pk]
         if item.created_by_ref == "":
@@ -341,7 +344,7 @@ def _lineages_load(member: Member, stix_ids: set[str]) -> _Lineages:
     rows = StixObject.objects.filter(stix_id__in=stix_ids).values_list(
         "pk", "stix_id", "version", "created_by_ref", "publisher_id", "anonymised__member"
     )
-    return _Lineages(member, [_StoredVersion(*row) for row in rows])
+    return _Lineages(member, (_StoredVersion(*row) for row in rows))
 
 
 def _foreign_reason(member: Member, stix_id: str) -> str:
