@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
-from django.db.models import Case, F, Q, QuerySet, UUIDField, Value, When, Window
+from django.db import connection, connections, transaction
+from django.db.models import Case, F, Field, Q, QuerySet, UUIDField, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
@@ -749,18 +749,45 @@ def _deliveries_next(run: _Run, now: datetime) -> dict[uuid.UUID, Delivery]:
     if formed:
         with transaction.atomic():
             Delivery.objects.bulk_create([delivery for delivery, _ in formed.values()])
-            which = Case(
-                *(
-                    When(subscription_id=subscription_id, then=Value(delivery.pk))
-                    for subscription_id, (delivery, _) in formed.items()
-                ),
-                output_field=UUIDField(),
-            )
-            DeliveryItem.objects.filter(
-                pk__in=[pk for _, pks in formed.values() for pk in pks]
-            ).update(delivery_id=which)
+            _items_batch(formed)
         heads |= {subscription_id: delivery for subscription_id, (delivery, _) in formed.items()}
     return heads
+
+
+def _items_batch(formed: dict[uuid.UUID, tuple[Delivery, list[int]]]) -> None:
+    """Point the items of each subscription's new delivery at it, in one statement."""
+    item_ids = [pk for _, pks in formed.values() for pk in pks]
+    if connection.vendor != "postgresql":
+        which = Case(
+            *(
+                When(subscription_id=subscription_id, then=Value(delivery.pk))
+                for subscription_id, (delivery, _) in formed.items()
+            ),
+            output_field=UUIDField(),
+        )
+        DeliveryItem.objects.filter(pk__in=item_ids).update(delivery_id=which)
+        return
+    # Django prepares each value of an IN list in Python, which at 50 subscriptions of 100
+    # objects (5,000 items a round) cost 35-200 ms a round; as one array it is about 10 ms.
+    table = connection.ops.quote_name(DeliveryItem._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {_item_column('delivery')} = v.delivery "
+            "FROM unnest(%s::uuid[], %s::uuid[]) AS v(subscription, delivery) "
+            f"WHERE {table}.{_item_column('subscription')} = v.subscription "
+            f"AND {table}.{_item_column('id')} = ANY(%s::bigint[])",
+            [
+                list(formed),
+                [delivery.pk for delivery, _ in formed.values()],
+                item_ids,
+            ],
+        )
+
+
+def _item_column(name: str) -> str:
+    field = DeliveryItem._meta.get_field(name)
+    assert isinstance(field, Field) and field.column is not None
+    return connection.ops.quote_name(field.column)
 
 
 def _sends_prepare(run: _Run, heads: dict[uuid.UUID, Delivery]) -> list[_Send]:
