@@ -395,8 +395,8 @@ def _dispatch() -> tuple[int, set[uuid.UUID]]:
         if not batch:
             return 0, set()
         items = _matches(batch)
-        DeliveryItem.objects.bulk_create(items, ignore_conflicts=True)
         now = timezone.now()
+        _items_insert(items, now)
         OutboxEntry.objects.filter(pk__in=[seq for seq, _, _ in batch]).update(dispatched_at=now)
         DispatcherLock.objects.filter(pk=1).update(last_run_at=now)
         matched = {item.subscription_id for item in items}
@@ -404,8 +404,17 @@ def _dispatch() -> tuple[int, set[uuid.UUID]]:
     return len(batch), matched
 
 
-def _matches(batch: list[tuple[int, int, datetime]]) -> list[DeliveryItem]:
-    """One DeliveryItem per (subscription, entry) of ``batch`` the owner may read and the
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """A DeliveryItem to be: an entry that a subscription is entitled to, at ``seq``."""
+
+    subscription_id: uuid.UUID
+    collection_entry_id: int
+    seq: int
+
+
+def _matches(batch: list[tuple[int, int, datetime]]) -> list[_Match]:
+    """One item per (subscription, entry) of ``batch`` the owner may read and the
     subscription's filters select."""
     entry_ids = [entry_id for _, entry_id, _ in batch]
     newest = max(added for _, _, added in batch)
@@ -427,7 +436,7 @@ def _matches(batch: list[tuple[int, int, datetime]]) -> list[DeliveryItem]:
     }
     owners = {s.owner_id: s.owner for s in subscriptions}
     visible = {pk: entries_visible_among(owner, entry_ids) for pk, owner in owners.items()}
-    items: list[DeliveryItem] = []
+    items: list[_Match] = []
     for subscription in subscriptions:
         wants = subscription_filter(subscription)
         readable = visible[subscription.owner_id]
@@ -440,10 +449,46 @@ def _matches(batch: list[tuple[int, int, datetime]]) -> list[DeliveryItem]:
                 or not wants(entry)
             ):
                 continue
-            items.append(
-                DeliveryItem(subscription_id=subscription.pk, collection_entry_id=entry_id, seq=seq)
-            )
+            items.append(_Match(subscription.pk, entry_id, seq))
     return items
+
+
+def _items_insert(items: list[_Match], now: datetime) -> None:
+    """Insert the matched items; one already there (same subscription and entry) is kept."""
+    if not items:
+        return
+    if connection.vendor != "postgresql":
+        DeliveryItem.objects.bulk_create(
+            [
+                DeliveryItem(
+                    subscription_id=item.subscription_id,
+                    collection_entry_id=item.collection_entry_id,
+                    seq=item.seq,
+                    created_at=now,
+                )
+                for item in items
+            ],
+            ignore_conflicts=True,
+        )
+        return
+    # As arrays: bulk_create makes and prepares a model instance per item, which for 300
+    # objects to 50 subscribers (15,000 items) cost more than the insert itself.
+    table = connection.ops.quote_name(DeliveryItem._meta.db_table)
+    columns = ", ".join(
+        _item_column(name) for name in ("subscription", "collection_entry", "seq", "created_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT v.subscription, v.entry, v.seq, %s "
+            "FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS v(subscription, entry, seq) "
+            "ON CONFLICT DO NOTHING",
+            [
+                now,
+                [item.subscription_id for item in items],
+                [item.collection_entry_id for item in items],
+                [item.seq for item in items],
+            ],
+        )
 
 
 def _backlogs_bound(subscription_ids: Iterable[uuid.UUID]) -> None:
