@@ -23,7 +23,8 @@ Three tables:
    objects, loaded by COPY, to show that it does not depend on N.
 3. **Publishers in parallel** (``--publishers``): P processes, each its own lab, publishing
    through the publish service at once, into one shared collection and into one collection
-   each; aggregate objects/s and the ratio to one publisher.
+   each; aggregate objects/s and the ratio to one publisher, next to the ratio P processes
+   of plain Python get on the same host (the ceiling the CPUs set).
 """
 
 from __future__ import annotations
@@ -209,12 +210,40 @@ def _publisher_process(
     results.put((started, time.perf_counter(), size * rounds))
 
 
+def _spin(loops: int, start: Any, results: Any) -> None:
+    start.wait()
+    started = time.perf_counter()
+    total = 0
+    for n in range(loops):
+        total += n
+    results.put(time.perf_counter() - started)
+
+
+def cpu_scaling(counts: list[int], loops: int = 10_000_000) -> dict[int, float]:
+    """How much more work N processes of plain Python get done than one, on this host: the
+    ceiling for N publishers (shared or hyper-threaded CPUs give less than N)."""
+    context = multiprocessing.get_context("fork")
+    seconds: dict[int, float] = {}
+    for count in sorted({1, *counts}):
+        start, results = context.Barrier(count), context.Queue()
+        processes = [
+            context.Process(target=_spin, args=(loops, start, results)) for _ in range(count)
+        ]
+        for process in processes:
+            process.start()
+        seconds[count] = max(results.get(timeout=600) for _ in processes)
+        for process in processes:
+            process.join()
+    return {count: count * seconds[1] / seconds[count] for count in seconds}
+
+
 def publishers_parallel(counts: list[int], size: int, rounds: int) -> None:
     from signatures.services import collection_create, member_create
 
+    ceiling = cpu_scaling(counts)
     print(
         f"{'publishers':>10} {'collection':<11} {'objects':>8} {'seconds':>8} "
-        f"{'objects/s':>10} {'vs one':>7}"
+        f"{'objects/s':>10} {'vs one':>7} {'cpu ceiling':>12}"
     )
     context = multiprocessing.get_context("fork")
     single: dict[str, float] = {}
@@ -263,8 +292,12 @@ def publishers_parallel(counts: list[int], size: int, rounds: int) -> None:
             single.setdefault("rate", rate)
             print(
                 f"{count:>10} {label:<11} {total:>8} {ended - began:>8.2f} {rate:>10,.0f} "
-                f"{rate / single['rate']:>6.2f}x"
+                f"{rate / single['rate']:>6.2f}x {ceiling[count]:>11.2f}x"
             )
+    print(
+        "cpu ceiling: the work N processes of plain Python get done at once, over one "
+        "process's, on this host right now (N independent cores would give N)."
+    )
 
 
 def main() -> None:
