@@ -12,8 +12,9 @@ gunicorn on 127.0.0.1 (or uses --url), and measures with taxii2-client:
 In the same run it measures what PostgreSQL itself streams for the rows a full poll serves
 (the collection's latest entries' ``raw``, in date_added order): a psycopg server-side cursor
 and COPY, and the full poll's share of each; the same poll read with orjson instead of
-taxii2-client's json; and what the detached JWS costs on one 1,000-object page. The machine's
-load average is printed at the start and the end.
+taxii2-client's json; what the detached JWS costs on one 1,000-object page, and what a client
+spends parsing one (json and orjson), against the time a page has at half the cursor's rate.
+The machine's load average is printed at the start and the end.
 
 ``--with-medallion`` starts Medallion 3.0.0 (memory backend, from a separate venv, see
 bench/README.md) and ``--with-opentaxii`` OpenTAXII 0.9.3 (its SQL backend on the same
@@ -647,8 +648,10 @@ def postgres_stream(database_url: str, collection_id: str) -> dict[str, str]:
     return results
 
 
-def jws_cost(target: Target) -> dict[str, str]:
-    """What the detached JWS costs on one 1,000-object page body, next to its parts."""
+def page_costs(target: Target) -> dict[str, str]:
+    """What one 1,000-object page body costs to sign (the detached JWS, next to its parts)
+    and what it costs a client to parse, with the json module taxii2-client uses and with
+    orjson."""
     import base64
     import hashlib
 
@@ -672,6 +675,8 @@ def jws_cost(target: Target) -> dict[str, str]:
         "JWS ms per page": f"{median_ms(lambda: jws_detached_sign(body, key, kid), 21):.2f}",
         "of which base64url ms": (f"{median_ms(lambda: base64.urlsafe_b64encode(body), 21):.2f}"),
         "SHA-512 of the body ms": f"{median_ms(lambda: hashlib.sha512(body).digest(), 21):.2f}",
+        "client json.loads ms": f"{median_ms(lambda: json.loads(body), 21):.2f}",
+        "client orjson.loads ms": f"{median_ms(lambda: orjson.loads(body), 21):.2f}",
     }
 
 
@@ -732,7 +737,7 @@ def main() -> None:
         assert root.max_content_length > 0
         Server(f"{url}/taxii2/", user=loaded.user, password=loaded.password).refresh()
         measure(exchange, args.ingest, args.objects)
-        signing = jws_cost(exchange)
+        page = page_costs(exchange)
         targets.append(exchange)
     stream = postgres_stream(args.database_url, loaded.collection_id)
     if args.compare_url:
@@ -780,9 +785,18 @@ def main() -> None:
             f"server-side cursor ({cursor_rate:,.0f} rows/s), {served / copy_rate:4.0%} of "
             f"COPY ({copy_rate:,.0f} rows/s)"
         )
-    print("\nDetached JWS (X-ISAC-JWS-Signature) on one 1,000-object page")
-    for key, value in signing.items():
+    print("\nOne 1,000-object page: the detached JWS (X-ISAC-JWS-Signature), a client's parse")
+    for key, value in page.items():
         print(f"  {key:26s} {value:>10}")
+    if "client orjson.loads ms" in page:
+        budget, read = 2000 / cursor_rate * 1000, 1000 / cursor_rate * 1000
+        parse = float(page["client orjson.loads ms"])
+        print(
+            f"  At half the cursor's rate a whole page has {budget:.1f} ms: reading its rows "
+            f"at the cursor's own speed takes {read:.1f} ms and the fastest client parse "
+            f"{parse:.1f} ms, which leaves {budget - read - parse:.1f} ms for everything else "
+            "(HTTP, authentication, the JWS)."
+        )
     print(f"\nmachine: load average at end {load_average()}")
 
 
