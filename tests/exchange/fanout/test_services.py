@@ -60,6 +60,29 @@ def test_it_matches_only_what_the_owner_may_read(
     assert TLP2_AMBER_STRICT  # the marking the strict objects carry
 
 
+def test_it_keeps_the_first_item_when_an_entry_is_dispatched_again(
+    lab_a: Member, lab_b: Member
+) -> None:
+    subscription, _ = subscription_create(
+        owner=lab_b, name="all", channel="webhook", url="https://example.org/hook"
+    )
+    ids = publish(lab_a, indicators(lab_a, 3))
+    outbox_dispatch()
+    first = {
+        item.collection_entry.stix_id: (item.pk, item.seq, item.created_at)
+        for item in DeliveryItem.objects.filter(subscription=subscription)
+    }
+    # As after a crash between matching the entries and marking them dispatched.
+    OutboxEntry.objects.filter(collection_entry__stix_id__in=ids).update(dispatched_at=None)
+    outbox_dispatch()
+    again = {
+        item.collection_entry.stix_id: (item.pk, item.seq, item.created_at)
+        for item in DeliveryItem.objects.filter(subscription=subscription)
+    }
+    assert set(first) == set(ids)
+    assert again == first
+
+
 def test_it_applies_each_filter(lab_a: Member, lab_b: Member) -> None:
     other = Collection.objects.create(title="Other")
     other.readers.add(lab_b)
